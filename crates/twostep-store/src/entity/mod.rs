@@ -1,0 +1,14 @@
+//! sea-orm entities, one per table. Written to match the migration chain; behaviour lives
+//! in the repository modules beside this one.
+#![allow(missing_docs)]
+
+pub mod api_key;
+pub mod audit_event;
+pub mod environment_policy;
+pub mod membership;
+pub mod organization;
+pub mod organization_policy;
+pub mod plan;
+pub mod service_secret;
+pub mod tenant;
+pub mod user;

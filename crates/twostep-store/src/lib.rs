@@ -1,0 +1,65 @@
+//! twostep storage: sea-orm entities and one repository module per aggregate, over SQLite
+//! (embedded default) and PostgreSQL. Every tenant-owned query is scoped by tenant id.
+
+pub mod api_keys;
+pub mod audit;
+pub mod entity;
+mod error;
+pub mod memberships;
+pub mod orgs;
+mod page;
+pub mod plans;
+pub mod policies;
+pub mod secrets;
+pub mod tenants;
+pub mod users;
+
+pub use error::StoreError;
+pub use page::{Page, PageRequest};
+pub use sea_orm::DatabaseConnection;
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DbBackend};
+use std::time::Duration;
+
+/// Opens the database named by `url` (`sqlite://…` or `postgres://…`). SQLite files are
+/// switched to WAL so readers do not wait for the writer.
+pub async fn connect(url: &str) -> Result<DatabaseConnection, StoreError> {
+    let mut options = ConnectOptions::new(url.to_owned());
+    options
+        .connect_timeout(Duration::from_secs(10))
+        .acquire_timeout(Duration::from_secs(10))
+        .sqlx_logging(false);
+    if url.starts_with("sqlite:") {
+        // One writer at a time is SQLite's rule; a small pool avoids lock thrash.
+        options.max_connections(8).min_connections(1);
+    } else {
+        options.max_connections(20);
+    }
+    let db = Database::connect(options).await?;
+    if db.get_database_backend() == DbBackend::Sqlite {
+        db.execute_unprepared("PRAGMA journal_mode=WAL").await?;
+    }
+    Ok(db)
+}
+
+/// Applies every pending migration.
+pub async fn migrate(db: &DatabaseConnection) -> Result<(), StoreError> {
+    Migrator::up(db, None).await?;
+    Ok(())
+}
+
+/// Whether the database answers and every migration has been applied.
+pub async fn is_ready(db: &DatabaseConnection) -> Result<bool, StoreError> {
+    db.ping().await?;
+    Ok(Migrator::get_pending_migrations(db).await?.is_empty())
+}
+
+/// The time every write stamps; UTC, to the microsecond both backends keep.
+pub(crate) fn now() -> chrono::DateTime<chrono::Utc> {
+    let now = chrono::Utc::now();
+    chrono::DurationRound::duration_trunc(now, chrono::Duration::microseconds(1)).unwrap_or(now)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,16 @@
+//! The one migration chain of twostep. Every migration runs on SQLite and PostgreSQL;
+//! nothing here branches on the backend.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261204_000001_foundation;
+
+/// All migrations, oldest first.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261204_000001_foundation::Migration)]
+    }
+}
