@@ -59,6 +59,21 @@ pub enum PrimaryMethod {
 }
 
 impl PrimaryMethod {
+    /// Every method, in wire order.
+    pub const ALL: [Self; 6] = [
+        Self::Password,
+        Self::EmailLink,
+        Self::EmailCode,
+        Self::PhoneCode,
+        Self::Social,
+        Self::Other,
+    ];
+
+    /// The method with this wire name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.as_str() == name)
+    }
+
     /// The factor riding the same channel, which would add no independent proof.
     pub fn channel(self) -> Option<FactorType> {
         match self {

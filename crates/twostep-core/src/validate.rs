@@ -58,6 +58,20 @@ impl Checks {
         }
     }
 
+    /// Records the error of a patch field: absent (`None`) passes as `Some(None)`, an
+    /// explicit `null` as `Some(Some(None))`, a value is checked.
+    pub fn check_patch<T>(
+        &mut self,
+        field: &str,
+        value: Option<Option<Result<T, FieldError>>>,
+    ) -> Option<Option<Option<T>>> {
+        match value {
+            None => Some(None),
+            Some(None) => Some(Some(None)),
+            Some(Some(result)) => self.check(field, result).map(|v| Some(Some(v))),
+        }
+    }
+
     /// Records errors found by other code (already carrying their field).
     pub fn extend(&mut self, errors: impl IntoIterator<Item = FieldError>) {
         self.errors.extend(errors);
