@@ -1,1 +1,46 @@
-fn main() {}
+//! End-to-end tests: the real binary on port 0, a fresh database per test, HTTP only.
+//! Every scenario runs on SQLite, and on PostgreSQL when `TWOSTEP_TEST_DATABASE_URL`
+//! names a server database the tests may create databases from (they say when skipped).
+
+mod harness;
+mod scenarios;
+
+/// Runs each named scenario once per backend: `sqlite::name` and `postgres::name`.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                if let Some(server) = crate::harness::Server::start(crate::harness::Backend::Sqlite).await {
+                    crate::scenarios::$name(server).await;
+                }
+            })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                if let Some(server) = crate::harness::Server::start(crate::harness::Backend::Postgres).await {
+                    crate::scenarios::$name(server).await;
+                }
+            })*
+        }
+    };
+}
+
+on_both_backends!(
+    walkthrough_every_endpoint,
+    credentials_are_checked,
+    revoked_keys_stop_at_once,
+    generated_operator_token_is_printed_once,
+    tenants_never_see_each_other,
+    bad_input_is_refused_with_problems,
+    malformed_requests_never_answer_500,
+    duplicates_conflict,
+    per_org_policy_needs_scale,
+    downgrade_suspends_org_policies_only_with_force,
+    policy_warnings,
+    effective_policy_explains_itself,
+    audit_log_records_writes_without_secrets,
+    ops_endpoints_and_graceful_shutdown,
+    pagination_walks_every_item,
+);

@@ -33,19 +33,20 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
                 ApiError::MalformedJson("the body could not be read".into())
             }
         })?;
-        let mut de = serde_json::Deserializer::from_slice(&bytes);
-        let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
+        // Parse first, then map onto the target type: a syntax error is a 400, a value of
+        // the wrong shape a 422 naming the field.
+        let value: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|e| ApiError::MalformedJson(e.to_string()))?;
+        if !value.is_object() {
+            return Err(ApiError::field("body", "must be a JSON object"));
+        }
+        let value = serde_path_to_error::deserialize(value).map_err(|err| {
             let path = err.path().to_string();
-            let inner = err.into_inner();
-            if inner.is_data() {
-                let field = if path == "." { "body".to_owned() } else { path };
-                ApiError::Validation(vec![FieldError::new(strip_position(&inner)).at(field)])
-            } else {
-                ApiError::MalformedJson(inner.to_string())
-            }
+            let field = if path == "." { "body".to_owned() } else { path };
+            ApiError::Validation(vec![
+                FieldError::new(err.into_inner().to_string()).at(field),
+            ])
         })?;
-        de.end()
-            .map_err(|e| ApiError::MalformedJson(e.to_string()))?;
         Ok(Self(value))
     }
 }
@@ -62,15 +63,6 @@ fn is_json(value: Option<&header::HeaderValue>) -> bool {
         .to_ascii_lowercase();
     essence == "application/json"
         || (essence.starts_with("application/") && essence.ends_with("+json"))
-}
-
-// serde_json appends "at line 1 column 20"; the field path already says where.
-fn strip_position(err: &serde_json::Error) -> String {
-    let text = err.to_string();
-    match text.rfind(" at line ") {
-        Some(i) => text[..i].to_owned(),
-        None => text,
-    }
 }
 
 /// Query parameters; a malformed query is a 422 problem.

@@ -1,0 +1,359 @@
+//! Starts the real `twostep` binary on port 0 against a fresh database and talks to it
+//! over HTTP, as a tenant's backend would.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::{Value, json};
+
+/// Which database the server runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Where the server keeps its data; removed when dropped.
+enum TestDb {
+    /// Removed with its directory when dropped.
+    Sqlite {
+        _dir: tempfile::TempDir,
+    },
+    Postgres {
+        admin_url: String,
+        name: String,
+    },
+}
+
+impl TestDb {
+    async fn create(backend: Backend) -> Option<(Self, String)> {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!(
+                    "sqlite://{}?mode=rwc",
+                    dir.path().join("twostep.db").display()
+                );
+                Some((Self::Sqlite { _dir: dir }, url))
+            }
+            Backend::Postgres => {
+                let Ok(admin_url) = std::env::var("TWOSTEP_TEST_DATABASE_URL") else {
+                    eprintln!("SKIPPED: PostgreSQL test (TWOSTEP_TEST_DATABASE_URL is not set)");
+                    return None;
+                };
+                let name = format!("twostep_test_{}", uuid::Uuid::now_v7().simple());
+                let admin = Database::connect(&admin_url)
+                    .await
+                    .expect("connect to PostgreSQL");
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                    .await
+                    .expect("create test database");
+                admin.close().await.ok();
+                let url = match admin_url.rsplit_once('/') {
+                    Some((server, _)) => format!("{server}/{name}"),
+                    None => panic!("TWOSTEP_TEST_DATABASE_URL needs a database path"),
+                };
+                Some((Self::Postgres { admin_url, name }, url))
+            }
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Self::Postgres { admin_url, name } = self {
+            let (admin_url, name) = (admin_url.clone(), name.clone());
+            // Drop runs inside the test's runtime; use a runtime of its own on a thread.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Runtime::new().expect("runtime");
+                rt.block_on(async {
+                    if let Ok(admin) = Database::connect(&admin_url).await {
+                        let _ = admin
+                            .execute_unprepared(&format!(
+                                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                            ))
+                            .await;
+                        admin.close().await.ok();
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+/// A running server and a client for it.
+pub struct Server {
+    child: Child,
+    pub base: String,
+    pub operator: String,
+    pub backend: Backend,
+    client: reqwest::Client,
+    logs: Arc<Mutex<Vec<String>>>,
+    url: String,
+    // Dropped after the child is killed (field order), so PostgreSQL can drop it.
+    db: Option<TestDb>,
+}
+
+/// A tenant as the tests use it: its id and API key.
+#[derive(Debug, Clone)]
+pub struct TestTenant {
+    pub id: String,
+    pub key: String,
+}
+
+fn binary() -> &'static str {
+    env!("CARGO_BIN_EXE_twostep")
+}
+
+impl Server {
+    /// Starts a server on a fresh database; `None` (after saying so) when the backend is
+    /// not configured on this machine.
+    pub async fn start(backend: Backend) -> Option<Self> {
+        let (db, url) = TestDb::create(backend).await?;
+        let operator = format!("op-{}", uuid::Uuid::now_v7().simple());
+        Some(
+            Self::spawn(backend, db, &url, Some(&operator))
+                .await
+                .with_operator(operator),
+        )
+    }
+
+    fn with_operator(mut self, operator: String) -> Self {
+        self.operator = operator;
+        self
+    }
+
+    /// Starts the binary with `TWOSTEP_DATABASE_URL=url`; waits until it listens.
+    async fn spawn(backend: Backend, db: TestDb, url: &str, operator: Option<&str>) -> Self {
+        let mut cmd = Command::new(binary());
+        cmd.args(["serve", "--migrate"])
+            .env("TWOSTEP_DATABASE_URL", url)
+            .env("TWOSTEP_LISTEN", "127.0.0.1:0")
+            .env("TWOSTEP_LOG", "info")
+            .env_remove("TWOSTEP_OPERATOR_TOKEN")
+            .env_remove("TWOSTEP_CONFIG")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if let Some(token) = operator {
+            cmd.env("TWOSTEP_OPERATOR_TOKEN", token);
+        }
+        let mut child = cmd.spawn().expect("start twostep");
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = mpsc::channel::<String>();
+        for stream in [
+            Box::new(child.stdout.take().expect("stdout")) as Box<dyn std::io::Read + Send>,
+            Box::new(child.stderr.take().expect("stderr")),
+        ] {
+            let logs = logs.clone();
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    logs.lock().expect("logs").push(line.clone());
+                    let _ = tx.send(line);
+                }
+            });
+        }
+        let addr = loop {
+            let line = rx
+                .recv_timeout(Duration::from_secs(60))
+                .unwrap_or_else(|_| {
+                    panic!("server did not start: {:?}", logs.lock().expect("logs"))
+                });
+            if let Ok(v) = serde_json::from_str::<Value>(&line)
+                && v["fields"]["message"] == "listening"
+            {
+                break v["fields"]["addr"].as_str().expect("addr").to_owned();
+            }
+        };
+        Self {
+            child,
+            base: format!("http://{addr}"),
+            operator: String::new(),
+            backend,
+            client: reqwest::Client::new(),
+            logs,
+            url: url.to_owned(),
+            db: Some(db),
+        }
+    }
+
+    /// Everything the server printed so far.
+    pub fn logs(&self) -> Vec<String> {
+        self.logs.lock().expect("logs").clone()
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+        for _ in 0..100 {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("server did not stop after SIGTERM");
+    }
+
+    /// Sends a request; returns the status, the content type and the JSON body (`Null`
+    /// when there is none).
+    pub async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<(&str, Vec<u8>)>,
+    ) -> (StatusCode, String, Value) {
+        let mut req = self
+            .client
+            .request(method, format!("{}{}", self.base, path));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        if let Some((content_type, bytes)) = body {
+            req = req.header("content-type", content_type).body(bytes);
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status();
+        let content_type = resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        let bytes = resp.bytes().await.expect("body");
+        let value = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+        };
+        (status, content_type, value)
+    }
+
+    /// Sends a JSON request.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let body = body.map(|b| ("application/json", serde_json::to_vec(&b).expect("json")));
+        let (status, content_type, value) = self.raw(method, path, Some(token), body).await;
+        if status.is_client_error() || status.is_server_error() {
+            assert_eq!(
+                content_type, "application/problem+json",
+                "{status} {path}: {value}"
+            );
+        }
+        (status, value)
+    }
+
+    /// Asserts a problem answer with `status` and `code`; returns its body.
+    pub async fn expect_problem(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+        status: StatusCode,
+        code: &str,
+    ) -> Value {
+        let (got, value) = self.call(method.clone(), path, token, body).await;
+        assert_eq!(got, status, "{method} {path}: {value}");
+        assert_eq!(value["code"], code, "{method} {path}: {value}");
+        assert_eq!(value["status"], status.as_u16());
+        value
+    }
+
+    /// Asserts success with `status`; returns the body.
+    pub async fn expect(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+        status: StatusCode,
+    ) -> Value {
+        let (got, value) = self.call(method.clone(), path, token, body).await;
+        assert_eq!(got, status, "{method} {path}: {value}");
+        value
+    }
+
+    /// Creates a tenant on `plan` through the operator API.
+    pub async fn tenant(&self, name: &str, plan: &str) -> TestTenant {
+        let body = json!({ "name": name, "plan_id": plan });
+        let created = self
+            .expect(
+                Method::POST,
+                "/admin/v1/tenants",
+                &self.operator,
+                Some(body),
+                StatusCode::CREATED,
+            )
+            .await;
+        TestTenant {
+            id: created["tenant"]["id"].as_str().expect("id").to_owned(),
+            key: created["api_key"].as_str().expect("key").to_owned(),
+        }
+    }
+
+    /// Creates an organization; returns its id.
+    pub async fn org(&self, t: &TestTenant, code: &str) -> String {
+        let body = json!({ "code": code, "name": format!("Org {code}") });
+        let org = self
+            .expect(
+                Method::POST,
+                "/admin/v1/organizations",
+                &t.key,
+                Some(body),
+                StatusCode::CREATED,
+            )
+            .await;
+        org["id"].as_str().expect("id").to_owned()
+    }
+
+    /// Creates a user; returns its id.
+    pub async fn user(&self, t: &TestTenant, external_id: &str, primary: &str) -> String {
+        let body = json!({ "external_id": external_id, "email": format!("{external_id}@example.com"), "primary_method": primary });
+        let user = self
+            .expect(
+                Method::POST,
+                "/admin/v1/users",
+                &t.key,
+                Some(body),
+                StatusCode::CREATED,
+            )
+            .await;
+        user["id"].as_str().expect("id").to_owned()
+    }
+
+    /// Stops this process and starts a new one on the same database, with `operator`
+    /// as the configured operator token (or none).
+    pub async fn restart(mut self, operator: Option<&str>) -> Self {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let db = self.db.take().expect("database");
+        let (backend, url) = (self.backend, self.url.clone());
+        drop(self);
+        let server = Self::spawn(backend, db, &url, operator).await;
+        server.with_operator(operator.unwrap_or_default().to_owned())
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,13 @@
+//! The scenarios, grouped by concern; each takes a freshly started server.
+
+mod admin;
+mod errors;
+mod isolation;
+mod ops;
+mod policy;
+
+pub use admin::*;
+pub use errors::*;
+pub use isolation::*;
+pub use ops::*;
+pub use policy::*;

@@ -1,0 +1,94 @@
+//! Health, readiness, docs, served OpenAPI documents, logs and shutdown.
+
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+use crate::harness::Server;
+
+pub async fn ops_endpoints_and_graceful_shutdown(mut s: Server) {
+    let (status, _, body) = s.raw(Method::GET, "/healthz", None, None).await;
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (StatusCode::OK, Some("ok"))
+    );
+    let (status, _, body) = s.raw(Method::GET, "/readyz", None, None).await;
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (StatusCode::OK, Some("ready"))
+    );
+
+    // The served documents are the committed ones.
+    for name in ["admin", "auth"] {
+        let (status, content_type, served) = s
+            .raw(Method::GET, &format!("/openapi/{name}.json"), None, None)
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(content_type.starts_with("application/json"));
+        let committed: Value = serde_json::from_str(
+            &std::fs::read_to_string(format!(
+                "{}/../../openapi/{name}.json",
+                env!("CARGO_MANIFEST_DIR")
+            ))
+            .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            served, committed,
+            "/openapi/{name}.json differs from openapi/{name}.json"
+        );
+    }
+    // The interactive docs come from the binary itself.
+    let resp = reqwest::get(format!("{}/docs/", s.base)).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let html = resp.text().await.unwrap();
+    assert!(html.contains("swagger-ui"), "{html}");
+    let config = reqwest::get(format!("{}/docs/swagger-initializer.js", s.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        config.contains("/openapi/admin.json") && config.contains("/openapi/auth.json"),
+        "{config}"
+    );
+    assert!(
+        !html.contains("https://") || !html.contains("<script src=\"https://"),
+        "docs load scripts from the network"
+    );
+
+    // Every request carries a request id, echoed and logged.
+    let t = s.tenant("Acme", "pro").await;
+    let resp = reqwest::Client::new()
+        .get(format!("{}/admin/v1/tenant", s.base))
+        .bearer_auth(&t.key)
+        .header("x-request-id", "test-request-42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.headers()["x-request-id"], "test-request-42");
+    let resp = reqwest::get(format!("{}/healthz", s.base)).await.unwrap();
+    assert!(!resp.headers()["x-request-id"].is_empty());
+
+    // JSON logs, with the request id on the request's lines, and no secret anywhere.
+    let logs = s.logs();
+    let logged = logs
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .any(|v| {
+            v["span"]["request_id"] == "test-request-42" && v["span"]["path"] == "/admin/v1/tenant"
+        });
+    assert!(logged, "the request id is not in the logs: {logs:#?}");
+    for line in &logs {
+        assert!(
+            !line.contains(&t.key) && !line.contains(&s.operator),
+            "a secret was logged: {line}"
+        );
+    }
+
+    // SIGTERM: stops accepting, finishes, exits cleanly.
+    let status = s.terminate();
+    assert!(status.success(), "{status:?}");
+    assert!(s.logs().iter().any(|l| l.contains("shutdown requested")));
+    assert!(s.logs().iter().any(|l| l.contains("\"stopped\"")));
+}
