@@ -277,7 +277,12 @@ impl MigrationTrait for Migration {
 /// The plans every installation starts with. Kept here, not read from the domain crate,
 /// because a migration must not change when the code does.
 async fn seed_plans(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
-    let now = chrono::Utc::now();
+    // Microseconds, as every later write stores them.
+    let now = chrono::DurationRound::duration_trunc(
+        chrono::Utc::now(),
+        chrono::Duration::microseconds(1),
+    )
+    .map_err(|e| DbErr::Custom(e.to_string()))?;
     let mut insert = Query::insert();
     insert.into_table("plan").columns([
         "id",

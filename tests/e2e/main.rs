@@ -43,4 +43,6 @@ on_both_backends!(
     audit_log_records_writes_without_secrets,
     ops_endpoints_and_graceful_shutdown,
     pagination_walks_every_item,
+    concurrent_writes_all_succeed,
+    readme_walkthrough_works,
 );

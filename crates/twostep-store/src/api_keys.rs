@@ -2,7 +2,7 @@
 
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    Set, TransactionTrait,
+    Set,
 };
 use serde_json::json;
 use twostep_core::ApiKeyId;
@@ -64,7 +64,7 @@ pub async fn create(
     name: &str,
     key_hash: Vec<u8>,
 ) -> Result<Model, StoreError> {
-    let txn = db.begin().await?;
+    let txn = crate::write_txn(db).await?;
     let model = insert(&txn, actor, tenant_id, name, key_hash).await?;
     txn.commit().await?;
     Ok(model)
@@ -77,7 +77,7 @@ pub async fn revoke(
     tenant_id: Uuid,
     key_id: Uuid,
 ) -> Result<bool, StoreError> {
-    let txn = db.begin().await?;
+    let txn = crate::write_txn(db).await?;
     let Some(model) = Entity::find_by_id(key_id)
         .filter(Column::TenantId.eq(tenant_id))
         .filter(Column::RevokedAt.is_null())

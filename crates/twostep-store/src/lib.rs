@@ -55,6 +55,19 @@ pub async fn is_ready(db: &DatabaseConnection) -> Result<bool, StoreError> {
     Ok(Migrator::get_pending_migrations(db).await?.is_empty())
 }
 
+/// Starts a transaction that will write. On SQLite it takes the write lock at once
+/// (`BEGIN IMMEDIATE`): a deferred transaction that reads and then writes can fail with
+/// "database is locked" when another writer got there first, instead of waiting.
+pub(crate) async fn write_txn(
+    db: &DatabaseConnection,
+) -> Result<sea_orm::DatabaseTransaction, StoreError> {
+    let options = sea_orm::TransactionOptions {
+        sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
+        ..Default::default()
+    };
+    Ok(sea_orm::TransactionTrait::begin_with_options(db, options).await?)
+}
+
 /// The time every write stamps; UTC, to the microsecond both backends keep.
 pub(crate) fn now() -> chrono::DateTime<chrono::Utc> {
     let now = chrono::Utc::now();

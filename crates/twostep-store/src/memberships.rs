@@ -3,7 +3,7 @@
 use sea_orm::sea_query::Query;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    Set, TransactionTrait,
+    Set,
 };
 use serde_json::json;
 use twostep_core::OrgId;
@@ -37,7 +37,7 @@ pub async fn add(
     org_id: Uuid,
     user_id: Uuid,
 ) -> Result<bool, StoreError> {
-    let txn = db.begin().await?;
+    let txn = crate::write_txn(db).await?;
     if is_member(&txn, tenant_id, org_id, user_id).await? {
         return Ok(false);
     }
@@ -66,7 +66,7 @@ pub async fn remove(
     org_id: Uuid,
     user_id: Uuid,
 ) -> Result<bool, StoreError> {
-    let txn = db.begin().await?;
+    let txn = crate::write_txn(db).await?;
     let deleted = Entity::delete_many()
         .filter(Column::TenantId.eq(tenant_id))
         .filter(Column::OrganizationId.eq(org_id))

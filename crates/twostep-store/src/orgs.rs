@@ -2,7 +2,7 @@
 
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, Set, TransactionTrait,
+    PaginatorTrait, QueryFilter, Set,
 };
 use serde_json::json;
 use twostep_core::OrgId;
@@ -59,7 +59,7 @@ pub async fn create(
     code: &str,
     name: &str,
 ) -> Result<Model, StoreError> {
-    let txn = db.begin().await?;
+    let txn = crate::write_txn(db).await?;
     let now = crate::now();
     let model = ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -84,7 +84,7 @@ pub async fn update(
     id: Uuid,
     patch: OrgPatch,
 ) -> Result<Option<Model>, StoreError> {
-    let txn = db.begin().await?;
+    let txn = crate::write_txn(db).await?;
     let Some(model) = get(&txn, tenant_id, id).await? else {
         return Ok(None);
     };
@@ -110,7 +110,7 @@ pub async fn delete(
     tenant_id: Uuid,
     id: Uuid,
 ) -> Result<bool, StoreError> {
-    let txn = db.begin().await?;
+    let txn = crate::write_txn(db).await?;
     let Some(model) = get(&txn, tenant_id, id).await? else {
         return Ok(false);
     };

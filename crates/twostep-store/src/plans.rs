@@ -2,7 +2,6 @@
 
 use sea_orm::{
     ActiveModelTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryOrder, Set,
-    TransactionTrait,
 };
 use serde_json::json;
 use twostep_core::Entitlements;
@@ -83,7 +82,7 @@ pub async fn create(
     rank: i32,
     entitlements: &Entitlements,
 ) -> Result<Plan, StoreError> {
-    let txn = db.begin().await?;
+    let txn = crate::write_txn(db).await?;
     let now = crate::now();
     let model = ActiveModel {
         id: Set(id.to_owned()),
@@ -107,7 +106,7 @@ pub async fn update(
     id: &str,
     patch: PlanPatch,
 ) -> Result<Option<Plan>, StoreError> {
-    let txn = db.begin().await?;
+    let txn = crate::write_txn(db).await?;
     let Some(model) = Entity::find_by_id(id.to_owned()).one(&txn).await? else {
         return Ok(None);
     };

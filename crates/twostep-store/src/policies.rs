@@ -1,10 +1,8 @@
 //! Environment and organization MFA policies, stored as JSON documents of the domain
 //! types so that the domain crate stays the one definition.
 
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    Set, TransactionTrait,
-};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
 use serde_json::json;
 use twostep_core::{EnvironmentPolicy, OrgId, OrganizationPolicy};
 use uuid::Uuid;
@@ -31,27 +29,23 @@ pub async fn put_environment(
     tenant_id: Uuid,
     policy: &EnvironmentPolicy,
 ) -> Result<(), StoreError> {
-    let txn = db.begin().await?;
+    let txn = crate::write_txn(db).await?;
     let now = crate::now();
     let doc = serde_json::to_value(policy)?;
-    match env::Entity::find_by_id(tenant_id).one(&txn).await? {
-        Some(row) => {
-            let mut active: env::ActiveModel = row.into();
-            active.policy = Set(doc.clone());
-            active.updated_at = Set(now);
-            active.update(&txn).await?;
-        }
-        None => {
-            env::ActiveModel {
-                tenant_id: Set(tenant_id),
-                policy: Set(doc.clone()),
-                created_at: Set(now),
-                updated_at: Set(now),
-            }
-            .insert(&txn)
-            .await?;
-        }
-    }
+    // One statement whether or not a policy exists yet, so two first saves cannot collide.
+    env::Entity::insert(env::ActiveModel {
+        tenant_id: Set(tenant_id),
+        policy: Set(doc.clone()),
+        created_at: Set(now),
+        updated_at: Set(now),
+    })
+    .on_conflict(
+        OnConflict::column(env::Column::TenantId)
+            .update_columns([env::Column::Policy, env::Column::UpdatedAt])
+            .to_owned(),
+    )
+    .exec(&txn)
+    .await?;
     audit::record(
         &txn,
         Event {
@@ -112,32 +106,23 @@ pub async fn put_organization(
     org_id: Uuid,
     policy: &OrganizationPolicy,
 ) -> Result<(), StoreError> {
-    let txn = db.begin().await?;
+    let txn = crate::write_txn(db).await?;
     let now = crate::now();
     let doc = serde_json::to_value(policy)?;
-    let existing = org::Entity::find_by_id(org_id)
-        .filter(org::Column::TenantId.eq(tenant_id))
-        .one(&txn)
-        .await?;
-    match existing {
-        Some(row) => {
-            let mut active: org::ActiveModel = row.into();
-            active.policy = Set(doc.clone());
-            active.updated_at = Set(now);
-            active.update(&txn).await?;
-        }
-        None => {
-            org::ActiveModel {
-                organization_id: Set(org_id),
-                tenant_id: Set(tenant_id),
-                policy: Set(doc.clone()),
-                created_at: Set(now),
-                updated_at: Set(now),
-            }
-            .insert(&txn)
-            .await?;
-        }
-    }
+    org::Entity::insert(org::ActiveModel {
+        organization_id: Set(org_id),
+        tenant_id: Set(tenant_id),
+        policy: Set(doc.clone()),
+        created_at: Set(now),
+        updated_at: Set(now),
+    })
+    .on_conflict(
+        OnConflict::column(org::Column::OrganizationId)
+            .update_columns([org::Column::Policy, org::Column::UpdatedAt])
+            .to_owned(),
+    )
+    .exec(&txn)
+    .await?;
     audit::record(
         &txn,
         org_policy_event(
@@ -160,7 +145,7 @@ pub async fn delete_organization(
     tenant_id: Uuid,
     org_id: Uuid,
 ) -> Result<bool, StoreError> {
-    let txn = db.begin().await?;
+    let txn = crate::write_txn(db).await?;
     let deleted = org::Entity::delete_many()
         .filter(org::Column::TenantId.eq(tenant_id))
         .filter(org::Column::OrganizationId.eq(org_id))

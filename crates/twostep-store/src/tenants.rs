@@ -1,8 +1,6 @@
 //! Tenants, their plan, and plan changes with the downgrade rule.
 
-use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, DatabaseConnection, EntityTrait, Set, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection, EntityTrait, Set};
 use serde_json::json;
 use twostep_core::{OrgId, TenantId, policy::suspended_by_plan_change};
 use uuid::Uuid;
@@ -20,7 +18,7 @@ pub async fn create(
     plan_id: &str,
     key_hash: Vec<u8>,
 ) -> Result<(Model, entity::api_key::Model), StoreError> {
-    let txn = db.begin().await?;
+    let txn = crate::write_txn(db).await?;
     let now = crate::now();
     let tenant = ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -81,7 +79,7 @@ pub async fn rename(
     id: Uuid,
     name: &str,
 ) -> Result<Option<Model>, StoreError> {
-    let txn = db.begin().await?;
+    let txn = crate::write_txn(db).await?;
     let Some(model) = get(&txn, id).await? else {
         return Ok(None);
     };
@@ -101,7 +99,7 @@ pub async fn rename(
 /// Deletes a tenant and, through the foreign keys, everything it owns. The audit log
 /// keeps its history; the deletion itself is recorded there too.
 pub async fn delete(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> Result<bool, StoreError> {
-    let txn = db.begin().await?;
+    let txn = crate::write_txn(db).await?;
     let Some(model) = get(&txn, id).await? else {
         return Ok(false);
     };
@@ -150,7 +148,7 @@ pub async fn change_plan(
     plan_id: &str,
     force: bool,
 ) -> Result<PlanChange, StoreError> {
-    let txn = db.begin().await?;
+    let txn = crate::write_txn(db).await?;
     let Some((tenant, current)) = get_with_plan(&txn, id).await? else {
         return Ok(PlanChange::TenantNotFound);
     };

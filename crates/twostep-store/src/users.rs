@@ -2,7 +2,7 @@
 
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    Set, TransactionTrait,
+    Set,
 };
 use serde_json::json;
 use twostep_core::UserId;
@@ -69,7 +69,7 @@ pub async fn create(
     external_id: String,
     fields: UserPatch,
 ) -> Result<Model, StoreError> {
-    let txn = db.begin().await?;
+    let txn = crate::write_txn(db).await?;
     let now = crate::now();
     let model = ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -96,7 +96,7 @@ pub async fn update(
     id: Uuid,
     patch: UserPatch,
 ) -> Result<Option<Model>, StoreError> {
-    let txn = db.begin().await?;
+    let txn = crate::write_txn(db).await?;
     let Some(model) = get(&txn, tenant_id, id).await? else {
         return Ok(None);
     };
@@ -127,7 +127,7 @@ pub async fn delete(
     tenant_id: Uuid,
     id: Uuid,
 ) -> Result<bool, StoreError> {
-    let txn = db.begin().await?;
+    let txn = crate::write_txn(db).await?;
     let Some(model) = get(&txn, tenant_id, id).await? else {
         return Ok(false);
     };

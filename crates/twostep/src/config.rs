@@ -91,12 +91,12 @@ impl Default for Config {
 
 impl Config {
     /// Defaults, then `file` (if given), then flags and environment.
-    pub fn load(file: Option<&PathBuf>, args: &SettingsArgs) -> Result<Self, figment::Error> {
+    pub fn load(file: Option<&PathBuf>, args: &SettingsArgs) -> Result<Self, Box<figment::Error>> {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
         if let Some(path) = file {
             figment = figment.merge(Toml::file_exact(path));
         }
-        figment.merge(Serialized::defaults(args)).extract()
+        Ok(figment.merge(Serialized::defaults(args)).extract()?)
     }
 
     /// Whether the database is the embedded SQLite kind.

@@ -430,3 +430,65 @@ pub async fn pagination_walks_every_item(s: Server) {
         .await;
     }
 }
+
+pub async fn concurrent_writes_all_succeed(s: Server) {
+    let t = s.tenant("Acme", "scale").await;
+    let s = std::sync::Arc::new(s);
+    let mut tasks = Vec::new();
+    for i in 0..30 {
+        let (s, key) = (s.clone(), t.key.clone());
+        tasks.push(tokio::spawn(async move {
+            let body =
+                json!({ "external_id": format!("u{i}"), "email": format!("u{i}@example.com") });
+            s.call(Method::POST, "/admin/v1/users", &key, Some(body))
+                .await
+                .0
+        }));
+    }
+    for task in tasks {
+        assert_eq!(task.await.unwrap(), StatusCode::CREATED);
+    }
+    // The same code raced from ten requests: exactly one organization.
+    let mut tasks = Vec::new();
+    for _ in 0..10 {
+        let (s, key) = (s.clone(), t.key.clone());
+        tasks.push(tokio::spawn(async move {
+            s.call(
+                Method::POST,
+                "/admin/v1/organizations",
+                &key,
+                Some(json!({ "code": "race", "name": "Race" })),
+            )
+            .await
+            .0
+        }));
+    }
+    let mut statuses = Vec::new();
+    for task in tasks {
+        statuses.push(task.await.unwrap());
+    }
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::CREATED)
+            .count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses
+            .iter()
+            .all(|s| *s == StatusCode::CREATED || *s == StatusCode::CONFLICT),
+        "{statuses:?}"
+    );
+    let users = s
+        .expect(
+            Method::GET,
+            "/admin/v1/users?limit=200",
+            &t.key,
+            None,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(users["data"].as_array().unwrap().len(), 30);
+}

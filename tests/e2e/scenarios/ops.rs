@@ -92,3 +92,58 @@ pub async fn ops_endpoints_and_graceful_shutdown(mut s: Server) {
     assert!(s.logs().iter().any(|l| l.contains("shutdown requested")));
     assert!(s.logs().iter().any(|l| l.contains("\"stopped\"")));
 }
+
+/// The README's curl walkthrough, run as written (but for the token and address).
+pub async fn readme_walkthrough_works(s: Server) {
+    let readme =
+        std::fs::read_to_string(format!("{}/../../README.md", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let section = readme
+        .split("## Walkthrough with curl")
+        .nth(1)
+        .expect("walkthrough section");
+    let script = section
+        .split("```sh\n")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .expect("code block");
+    assert!(
+        script.contains("OP=tso_paste_the_printed_token_here")
+            && script.contains("API=http://127.0.0.1:8080")
+    );
+    let script = script
+        .replace(
+            "OP=tso_paste_the_printed_token_here",
+            &format!("OP={}", s.operator),
+        )
+        .replace("API=http://127.0.0.1:8080", &format!("API={}", s.base));
+    let server = std::sync::Arc::new(s);
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("bash")
+            .args(["-euo", "pipefail", "-c", &script])
+            .output()
+            .expect("bash")
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "walkthrough failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for expected in [
+        "\"id\":\"scale\"",
+        "204",
+        "\"decided_by\":\"organization_policy\"",
+        "restricted_factors_only",
+        "plan_downgrade_conflict",
+        "\"suspended_organizations\":[\"org_",
+        "tenant.plan_changed",
+    ] {
+        assert!(
+            stdout.contains(expected),
+            "walkthrough output lacks {expected}: {stdout}"
+        );
+    }
+    drop(server);
+}
