@@ -4,6 +4,7 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261204_000001_foundation;
+mod m20261204_000002_outbox;
 
 /// All migrations, oldest first.
 pub struct Migrator;
@@ -11,6 +12,9 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261204_000001_foundation::Migration)]
+        vec![
+            Box::new(m20261204_000001_foundation::Migration),
+            Box::new(m20261204_000002_outbox::Migration),
+        ]
     }
 }

@@ -131,6 +131,7 @@ pub mod kind {
         User => "usr_",
         ApiKey => "key_",
         AuditEvent => "evt_",
+        OutboxMessage => "msg_",
     }
 }
 
@@ -144,6 +145,8 @@ pub type UserId = PrefixedId<kind::User>;
 pub type ApiKeyId = PrefixedId<kind::ApiKey>;
 /// An audit event's identifier, `evt_…`.
 pub type AuditEventId = PrefixedId<kind::AuditEvent>;
+/// An outbox message's identifier, `msg_…`.
+pub type OutboxMessageId = PrefixedId<kind::OutboxMessage>;
 
 #[cfg(test)]
 mod tests {

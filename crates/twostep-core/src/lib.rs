@@ -9,7 +9,7 @@ pub mod policy;
 pub mod secret;
 pub mod validate;
 
-pub use ids::{ApiKeyId, AuditEventId, Kind, OrgId, PrefixedId, TenantId, UserId};
+pub use ids::{ApiKeyId, AuditEventId, Kind, OrgId, OutboxMessageId, PrefixedId, TenantId, UserId};
 pub use plan::{Entitlement, Entitlements, PlanSlug};
 pub use policy::{
     EffectivePolicy, EnvMode, EnvironmentPolicy, FactorType, OrgMode, OrganizationPolicy,

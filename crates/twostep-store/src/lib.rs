@@ -7,6 +7,7 @@ pub mod entity;
 mod error;
 pub mod memberships;
 pub mod orgs;
+pub mod outbox;
 mod page;
 pub mod plans;
 pub mod policies;

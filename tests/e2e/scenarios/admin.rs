@@ -328,6 +328,18 @@ pub async fn walkthrough_every_endpoint(s: Server) {
         (Some("environment"), Some("organization_has_no_policy"))
     );
 
+    // Outbox (empty: nothing was sent).
+    let outbox = s
+        .expect(
+            Method::GET,
+            "/admin/v1/outbox",
+            &t.key,
+            None,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(outbox["data"], json!([]));
+
     // Audit log.
     let events = s
         .expect(

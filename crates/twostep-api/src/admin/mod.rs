@@ -4,6 +4,7 @@
 mod account;
 mod audit;
 mod orgs;
+mod outbox;
 mod plans;
 mod policy;
 mod tenants;
@@ -34,6 +35,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(users::router())
         .merge(policy::router())
         .merge(audit::router())
+        .merge(outbox::router())
 }
 
 /// The calling tenant and its plan.

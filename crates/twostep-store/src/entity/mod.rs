@@ -8,6 +8,7 @@ pub mod environment_policy;
 pub mod membership;
 pub mod organization;
 pub mod organization_policy;
+pub mod outbox_message;
 pub mod plan;
 pub mod service_secret;
 pub mod tenant;
