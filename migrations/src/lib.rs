@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261204_000001_foundation;
 mod m20261204_000002_outbox;
+mod m20261204_000003_delivery;
 
 /// All migrations, oldest first.
 pub struct Migrator;
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261204_000001_foundation::Migration),
             Box::new(m20261204_000002_outbox::Migration),
+            Box::new(m20261204_000003_delivery::Migration),
         ]
     }
 }

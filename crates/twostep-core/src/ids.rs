@@ -132,6 +132,7 @@ pub mod kind {
         ApiKey => "key_",
         AuditEvent => "evt_",
         OutboxMessage => "msg_",
+        Delivery => "dlv_",
     }
 }
 
@@ -145,6 +146,8 @@ pub type UserId = PrefixedId<kind::User>;
 pub type ApiKeyId = PrefixedId<kind::ApiKey>;
 /// An audit event's identifier, `evt_…`.
 pub type AuditEventId = PrefixedId<kind::AuditEvent>;
+/// A delivery's identifier, `dlv_…`.
+pub type DeliveryId = PrefixedId<kind::Delivery>;
 /// An outbox message's identifier, `msg_…`.
 pub type OutboxMessageId = PrefixedId<kind::OutboxMessage>;
 

@@ -3,13 +3,16 @@
 //! Everything here is pure: no I/O, no HTTP, no SQL. The store and API crates build on
 //! these types so that a value, once parsed, is valid everywhere.
 
+pub mod crypto;
 pub mod ids;
 pub mod plan;
 pub mod policy;
 pub mod secret;
 pub mod validate;
 
-pub use ids::{ApiKeyId, AuditEventId, Kind, OrgId, OutboxMessageId, PrefixedId, TenantId, UserId};
+pub use ids::{
+    ApiKeyId, AuditEventId, DeliveryId, Kind, OrgId, OutboxMessageId, PrefixedId, TenantId, UserId,
+};
 pub use plan::{Entitlement, Entitlements, PlanSlug};
 pub use policy::{
     EffectivePolicy, EnvMode, EnvironmentPolicy, FactorType, OrgMode, OrganizationPolicy,

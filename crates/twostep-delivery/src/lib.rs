@@ -6,10 +6,12 @@
 mod aws;
 mod console;
 mod outbox;
+mod template;
 
 pub use aws::{SesSender, SnsSender, aws_config_from_env};
 pub use console::ConsoleSender;
 pub use outbox::OutboxSender;
+pub use template::{Rendered, render};
 
 use async_trait::async_trait;
 use uuid::Uuid;

@@ -3,6 +3,7 @@
 
 pub mod api_keys;
 pub mod audit;
+pub mod deliveries;
 pub mod entity;
 mod error;
 pub mod memberships;

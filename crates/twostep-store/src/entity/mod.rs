@@ -4,6 +4,7 @@
 
 pub mod api_key;
 pub mod audit_event;
+pub mod delivery;
 pub mod environment_policy;
 pub mod membership;
 pub mod organization;
