@@ -100,12 +100,69 @@ pub struct Server {
     db: Option<TestDb>,
 }
 
+/// A child process whose output is collected line by line.
+pub struct Process {
+    pub child: Child,
+    logs: Arc<Mutex<Vec<String>>>,
+}
+
+impl Process {
+    fn spawn(mut cmd: Command) -> Self {
+        let mut child = cmd.spawn().expect("start twostep");
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        for stream in [
+            Box::new(child.stdout.take().expect("stdout")) as Box<dyn std::io::Read + Send>,
+            Box::new(child.stderr.take().expect("stderr")),
+        ] {
+            let logs = logs.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    logs.lock().expect("logs").push(line);
+                }
+            });
+        }
+        Self { child, logs }
+    }
+
+    /// Everything it printed so far.
+    pub fn logs(&self) -> Vec<String> {
+        self.logs.lock().expect("logs").clone()
+    }
+
+    /// Sends `signal` (e.g. `-KILL`, `-TERM`) and waits for the exit status.
+    pub fn signal_and_wait(&mut self, signal: &str) -> std::process::ExitStatus {
+        let sent = Command::new("kill")
+            .args([signal, &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(sent.success());
+        for _ in 0..300 {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("process did not stop after {signal}");
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// A tenant as the tests use it: its id and API key.
 #[derive(Debug, Clone)]
 pub struct TestTenant {
     pub id: String,
     pub key: String,
 }
+
+/// The service key every test server uses (base64 of 32 bytes), so that tests can seal
+/// codes the server opens.
+pub const TEST_SECRET_KEY: &str = "dHdvc3RlcC10ZXN0LWtleS0wMTIzNDU2Nzg5YWJjZGU=";
 
 fn binary() -> &'static str {
     env!("CARGO_BIN_EXE_twostep")
@@ -118,10 +175,34 @@ impl Server {
         let (db, url) = TestDb::create(backend).await?;
         let operator = format!("op-{}", uuid::Uuid::now_v7().simple());
         Some(
-            Self::spawn(backend, db, &url, Some(&operator))
+            Self::spawn(backend, db, &url, Some(&operator), &[])
                 .await
                 .with_operator(operator),
         )
+    }
+
+    /// The database URL the server runs on, for tests that work on it directly.
+    pub fn database_url(&self) -> &str {
+        &self.url
+    }
+
+    /// Starts `twostep worker` on this server's database, with `env` on top of the test
+    /// defaults; its output is collected in the returned process's logs.
+    pub fn spawn_worker(&self, concurrency: usize, env: &[(&str, &str)]) -> Process {
+        let mut cmd = Command::new(binary());
+        cmd.args(["worker", "--concurrency", &concurrency.to_string()])
+            .env("TWOSTEP_DATABASE_URL", &self.url)
+            .env("TWOSTEP_SECRET_KEY", TEST_SECRET_KEY)
+            .env("TWOSTEP_EMAIL_SENDER", "outbox")
+            .env("TWOSTEP_SMS_SENDER", "outbox")
+            .env("TWOSTEP_LOG", "info")
+            .env_remove("TWOSTEP_CONFIG")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (key, value) in env {
+            cmd.env(key, value);
+        }
+        Process::spawn(cmd)
     }
 
     fn with_operator(mut self, operator: String) -> Self {
@@ -130,14 +211,24 @@ impl Server {
     }
 
     /// Starts the binary with `TWOSTEP_DATABASE_URL=url`; waits until it listens.
-    async fn spawn(backend: Backend, db: TestDb, url: &str, operator: Option<&str>) -> Self {
+    async fn spawn(
+        backend: Backend,
+        db: TestDb,
+        url: &str,
+        operator: Option<&str>,
+        args: &[&str],
+    ) -> Self {
         let mut cmd = Command::new(binary());
         cmd.args(["serve", "--migrate"])
+            .args(args)
             .env("TWOSTEP_DATABASE_URL", url)
             .env("TWOSTEP_LISTEN", "127.0.0.1:0")
             .env("TWOSTEP_LOG", "info")
             .env_remove("TWOSTEP_OPERATOR_TOKEN")
             .env_remove("TWOSTEP_CONFIG")
+            .env("TWOSTEP_SECRET_KEY", TEST_SECRET_KEY)
+            .env("TWOSTEP_EMAIL_SENDER", "outbox")
+            .env("TWOSTEP_SMS_SENDER", "outbox")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         if let Some(token) = operator {
@@ -340,13 +431,24 @@ impl Server {
 
     /// Stops this process and starts a new one on the same database, with `operator`
     /// as the configured operator token (or none).
-    pub async fn restart(mut self, operator: Option<&str>) -> Self {
+    pub async fn restart(self, operator: Option<&str>) -> Self {
+        self.restart_with(operator, &[]).await
+    }
+
+    /// The same server again without its in-process worker, so that only the workers a
+    /// test starts send anything.
+    pub async fn without_worker(self) -> Self {
+        let operator = self.operator.clone();
+        self.restart_with(Some(&operator), &["--no-worker"]).await
+    }
+
+    async fn restart_with(mut self, operator: Option<&str>, args: &[&str]) -> Self {
         let _ = self.child.kill();
         let _ = self.child.wait();
         let db = self.db.take().expect("database");
         let (backend, url) = (self.backend, self.url.clone());
         drop(self);
-        let server = Self::spawn(backend, db, &url, operator).await;
+        let server = Self::spawn(backend, db, &url, operator, args).await;
         server.with_operator(operator.unwrap_or_default().to_owned())
     }
 }

@@ -18,6 +18,9 @@ use twostep_store::StoreError;
 use twostep_store::deliveries::{self, Caps, Created, NewDelivery};
 use uuid::Uuid;
 
+/// The queue's name in apalis's job table, the same for every process.
+pub const QUEUE_NAME: &str = "twostep.delivery";
+
 /// The one job type: send this delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeliveryJob {
@@ -53,12 +56,16 @@ impl Queue {
             DbBackend::Postgres => {
                 let pool = db.get_postgres_connection_pool();
                 PostgresStorage::setup(pool).await.map_err(|e| jobs(&e))?;
-                Ok(Self::Postgres(PostgresStorage::new(pool)))
+                let config = apalis_postgres::Config::default().queue(QUEUE_NAME);
+                Ok(Self::Postgres(
+                    PostgresStorage::new(pool).with_config(config),
+                ))
             }
             _ => {
                 let pool = db.get_sqlite_connection_pool();
                 SqliteStorage::setup(pool).await.map_err(|e| jobs(&e))?;
-                Ok(Self::Sqlite(SqliteStorage::new(pool)))
+                let config = apalis_sqlite::Config::default().queue(QUEUE_NAME);
+                Ok(Self::Sqlite(SqliteStorage::new(pool).with_config(config)))
             }
         }
     }

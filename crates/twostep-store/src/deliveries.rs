@@ -313,3 +313,16 @@ pub async fn get(
         .one(conn)
         .await?)
 }
+
+/// How many of the tenant's deliveries are in `status`.
+pub async fn count(
+    conn: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    status: &str,
+) -> Result<u64, StoreError> {
+    Ok(Entity::find()
+        .filter(Column::TenantId.eq(tenant_id))
+        .filter(Column::Status.eq(status))
+        .count(conn)
+        .await?)
+}

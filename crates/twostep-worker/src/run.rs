@@ -47,7 +47,9 @@ pub async fn run(
     let concurrency = concurrency.max(1);
     let result = match worker.queue.clone() {
         Queue::Sqlite(storage) => {
+            // The whole config is replaced, so the queue name is given again.
             let config = apalis_sqlite::Config::default()
+                .queue(twostep_queue::QUEUE_NAME)
                 .batch_size(concurrency)
                 .heartbeat_interval(Duration::from_secs(2));
             WorkerBuilder::new(name)
@@ -60,6 +62,7 @@ pub async fn run(
         }
         Queue::Postgres(storage) => {
             let config = apalis_postgres::Config::default()
+                .queue(twostep_queue::QUEUE_NAME)
                 .batch_size(concurrency)
                 .heartbeat_interval(Duration::from_secs(2));
             WorkerBuilder::new(name)

@@ -1,15 +1,28 @@
-//! Wiring: logging, database, operator credential, HTTP server, graceful shutdown.
+//! Wiring: logging, database, operator credential, service key, senders, HTTP server,
+//! delivery worker, graceful shutdown.
 
+use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 use twostep_api::{AppState, Surfaces};
+use twostep_core::crypto::SecretBox;
 use twostep_core::secret::{OPERATOR_TOKEN_PREFIX, new_token, token_digest};
+use twostep_delivery::{
+    ConsoleSender, EmailSender, OutboxSender, SesSender, SmsSender, SnsSender, aws_config_from_env,
+};
+use twostep_queue::Queue;
 use twostep_store::{DatabaseConnection, secrets};
+use twostep_worker::{RetryPolicy, Worker};
 
-use crate::config::{Config, LogFormat};
+use crate::config::{Config, EmailSenderKind, LogFormat, SmsSenderKind};
+
+/// Name of the generated service key file in the data directory.
+const SECRET_KEY_FILE: &str = "twostep-secret.key";
 
 fn init_logging(config: &Config) {
     let filter = tracing_subscriber::EnvFilter::try_new(&config.log)
@@ -67,8 +80,145 @@ async fn operator_digest(db: &DatabaseConnection, config: &Config) -> anyhow::Re
     Ok(digest)
 }
 
+/// The service key: configured, or on SQLite generated once into the data directory.
+fn secret_box(config: &Config) -> anyhow::Result<SecretBox> {
+    if let Some(key) = &config.secret_key {
+        return SecretBox::from_base64(key).context("TWOSTEP_SECRET_KEY");
+    }
+    anyhow::ensure!(
+        config.is_sqlite(),
+        "TWOSTEP_SECRET_KEY is required with PostgreSQL: every process must use the same key"
+    );
+    let path = config.data_dir.join(SECRET_KEY_FILE);
+    if !path.exists() {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("cannot create {}", config.data_dir.display()))?;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        match options.open(&path) {
+            Ok(mut file) => {
+                std::io::Write::write_all(&mut file, SecretBox::generate_base64().as_bytes())?;
+                tracing::info!(path = %path.display(), "generated the service key");
+            }
+            // Another process created it first: use theirs.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e).with_context(|| format!("cannot create {}", path.display())),
+        }
+    }
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    SecretBox::from_base64(&text).with_context(|| format!("{} is not a valid key", path.display()))
+}
+
+async fn senders(
+    config: &Config,
+    db: &DatabaseConnection,
+) -> anyhow::Result<(Arc<dyn EmailSender>, Arc<dyn SmsSender>)> {
+    let needs_aws =
+        config.email_sender == EmailSenderKind::Ses || config.sms_sender == SmsSenderKind::Sns;
+    let aws = if needs_aws {
+        Some(aws_config_from_env().await)
+    } else {
+        None
+    };
+    let email: Arc<dyn EmailSender> = match (config.email_sender, &aws) {
+        (EmailSenderKind::Ses, Some(aws)) => {
+            let from = config
+                .email_from
+                .clone()
+                .context("TWOSTEP_EMAIL_FROM is required with the ses sender")?;
+            Arc::new(SesSender::new(
+                aws,
+                from,
+                config.ses_configuration_set.clone(),
+            ))
+        }
+        (EmailSenderKind::Console, _) => Arc::new(ConsoleSender),
+        _ => Arc::new(OutboxSender::new(db.clone())),
+    };
+    let sms: Arc<dyn SmsSender> = match (config.sms_sender, &aws) {
+        (SmsSenderKind::Sns, Some(aws)) => {
+            Arc::new(SnsSender::new(aws, config.sns_sender_id.clone()))
+        }
+        (SmsSenderKind::Console, _) => Arc::new(ConsoleSender),
+        _ => Arc::new(OutboxSender::new(db.clone())),
+    };
+    if config.email_sender == EmailSenderKind::Console
+        || config.sms_sender == SmsSenderKind::Console
+    {
+        tracing::warn!(
+            "a console sender is configured: codes will be written to the log (development only)"
+        );
+    }
+    Ok((email, sms))
+}
+
+async fn worker(config: &Config, db: &DatabaseConnection) -> anyhow::Result<Arc<Worker>> {
+    let queue = Queue::setup(db)
+        .await
+        .context("cannot set up the job queue")?;
+    let (email, sms) = senders(config, db).await?;
+    let policy = RetryPolicy {
+        max_attempts: config.delivery_max_attempts.max(1),
+        base_delay: Duration::from_millis(config.delivery_retry_base_ms),
+        max_delay: Duration::from_secs(300),
+        lease: Duration::from_secs(config.delivery_lease_seconds.max(1)),
+    };
+    Ok(Arc::new(Worker {
+        db: db.clone(),
+        queue,
+        secret_box: secret_box(config)?,
+        email,
+        sms,
+        policy,
+    }))
+}
+
+async fn run_worker(
+    worker: Arc<Worker>,
+    concurrency: usize,
+    sweep_every: Duration,
+    orphan_after: Duration,
+    stop: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    // Unique across processes and machines: apalis tracks workers by name.
+    let name = format!("twostep-worker-{}", uuid::Uuid::now_v7().simple());
+    tracing::info!(worker = %name, concurrency, "worker started");
+    twostep_worker::run(worker, name, concurrency, sweep_every, orphan_after, stop)
+        .await
+        .map_err(|e| anyhow::anyhow!("worker: {e}"))
+}
+
+fn sweep_timing(config: &Config) -> (Duration, Duration) {
+    (
+        Duration::from_secs(config.sweep_interval_seconds.max(1)),
+        Duration::from_secs(config.orphan_after_seconds.max(1)),
+    )
+}
+
+/// A shutdown signal many tasks can wait for.
+fn shutdown_channel() -> watch::Receiver<bool> {
+    let (tx, rx) = watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = tx.send(true);
+    });
+    rx
+}
+
+async fn stopped(mut rx: watch::Receiver<bool>) {
+    let _ = rx.wait_for(|stop| *stop).await;
+}
+
 /// `twostep serve`.
-pub async fn serve(config: Config, surfaces: Surfaces, migrate: bool) -> anyhow::Result<()> {
+pub async fn serve(
+    config: Config,
+    surfaces: Surfaces,
+    migrate: bool,
+    in_process_worker: bool,
+) -> anyhow::Result<()> {
     init_logging(&config);
     let db = open(&config, migrate || config.is_sqlite()).await?;
     let operator_token_digest: Arc<[u8]> = operator_digest(&db, &config).await?.into();
@@ -76,15 +226,53 @@ pub async fn serve(config: Config, surfaces: Surfaces, migrate: bool) -> anyhow:
         db: db.clone(),
         operator_token_digest,
     };
+    let stop = shutdown_channel();
+    let worker_task = if in_process_worker {
+        let worker = worker(&config, &db).await?;
+        let (sweep, orphan) = sweep_timing(&config);
+        let task = run_worker(
+            worker,
+            config.worker_concurrency,
+            sweep,
+            orphan,
+            stopped(stop.clone()),
+        );
+        Some(tokio::spawn(task))
+    } else {
+        None
+    };
     let listener = TcpListener::bind(&config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
     tracing::info!(addr = %addr, "listening");
     axum::serve(listener, twostep_api::app(state, surfaces))
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(stopped(stop))
         .await
         .context("server error")?;
+    if let Some(task) = worker_task {
+        task.await.context("worker task")??;
+    }
+    db.close().await.ok();
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// `twostep worker`.
+pub async fn work(config: Config, concurrency: Option<usize>) -> anyhow::Result<()> {
+    init_logging(&config);
+    let db = open(&config, config.is_sqlite()).await?;
+    let worker = worker(&config, &db).await?;
+    let concurrency = concurrency.unwrap_or(config.worker_concurrency);
+    let (sweep, orphan) = sweep_timing(&config);
+    run_worker(
+        worker,
+        concurrency,
+        sweep,
+        orphan,
+        stopped(shutdown_channel()),
+    )
+    .await?;
     db.close().await.ok();
     tracing::info!("stopped");
     Ok(())

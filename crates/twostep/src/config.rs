@@ -58,6 +58,108 @@ pub struct SettingsArgs {
     #[arg(long, env = "TWOSTEP_LOG", global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log: Option<String>,
+
+    /// Directory for files the service keeps itself (the generated secret key on the
+    /// embedded default) [default: .]
+    #[arg(long, env = "TWOSTEP_DATA_DIR", global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Service key sealing codes and secrets at rest: 32 bytes, base64. Required with
+    /// PostgreSQL (every process must share it); on SQLite generated once into the data
+    /// directory when unset.
+    #[arg(
+        long,
+        env = "TWOSTEP_SECRET_KEY",
+        global = true,
+        hide_env_values = true
+    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret_key: Option<String>,
+
+    /// Email sender: `outbox` (stored, readable at /admin/v1/outbox), `console` (the log;
+    /// development only) or `ses` (AWS SES v2) [default: outbox]
+    #[arg(long, env = "TWOSTEP_EMAIL_SENDER", global = true, value_enum)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email_sender: Option<EmailSenderKind>,
+
+    /// SMS sender: `outbox`, `console` or `sns` (AWS SNS) [default: outbox]
+    #[arg(long, env = "TWOSTEP_SMS_SENDER", global = true, value_enum)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sms_sender: Option<SmsSenderKind>,
+
+    /// From address of email sent through SES (a verified identity), e.g.
+    /// `Acme <no-reply@example.com>`
+    #[arg(long, env = "TWOSTEP_EMAIL_FROM", global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email_from: Option<String>,
+
+    /// SES configuration set to tag email with (event publishing), if any
+    #[arg(long, env = "TWOSTEP_SES_CONFIGURATION_SET", global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ses_configuration_set: Option<String>,
+
+    /// Alphanumeric sender id for SMS through SNS, where the destination country allows it
+    #[arg(long, env = "TWOSTEP_SNS_SENDER_ID", global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sns_sender_id: Option<String>,
+
+    /// Deliveries a worker sends at once [default: 4]
+    #[arg(long, env = "TWOSTEP_WORKER_CONCURRENCY", global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub worker_concurrency: Option<usize>,
+
+    /// Attempts per delivery before it is dead [default: 5]
+    #[arg(long, env = "TWOSTEP_DELIVERY_MAX_ATTEMPTS", global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivery_max_attempts: Option<i32>,
+
+    /// Delay before the second attempt, in milliseconds; doubles per attempt, with jitter,
+    /// up to 5 minutes [default: 2000]
+    #[arg(long, env = "TWOSTEP_DELIVERY_RETRY_BASE_MS", global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivery_retry_base_ms: Option<u64>,
+
+    /// Seconds one attempt holds a delivery; a worker that dies mid-send loses it to
+    /// another after this [default: 60]
+    #[arg(long, env = "TWOSTEP_DELIVERY_LEASE_SECONDS", global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivery_lease_seconds: Option<u64>,
+
+    /// Seconds between sweeps for deliveries whose job was lost [default: 30]
+    #[arg(long, env = "TWOSTEP_SWEEP_INTERVAL_SECONDS", global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sweep_interval_seconds: Option<u64>,
+
+    /// Age in seconds after which an unfinished delivery counts as having lost its job
+    /// [default: 600]
+    #[arg(long, env = "TWOSTEP_ORPHAN_AFTER_SECONDS", global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub orphan_after_seconds: Option<u64>,
+}
+
+/// Where email goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum EmailSenderKind {
+    /// The outbox table.
+    Outbox,
+    /// The log (development only: codes appear in it).
+    Console,
+    /// AWS SES v2.
+    Ses,
+}
+
+/// Where SMS go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum SmsSenderKind {
+    /// The outbox table.
+    Outbox,
+    /// The log (development only: codes appear in it).
+    Console,
+    /// AWS SNS.
+    Sns,
 }
 
 /// The resolved configuration.
@@ -75,6 +177,36 @@ pub struct Config {
     pub log_format: LogFormat,
     /// See [`SettingsArgs::log`].
     pub log: String,
+    /// See [`SettingsArgs::data_dir`].
+    pub data_dir: PathBuf,
+    /// See [`SettingsArgs::secret_key`].
+    #[serde(default)]
+    pub secret_key: Option<String>,
+    /// See [`SettingsArgs::email_sender`].
+    pub email_sender: EmailSenderKind,
+    /// See [`SettingsArgs::sms_sender`].
+    pub sms_sender: SmsSenderKind,
+    /// See [`SettingsArgs::email_from`].
+    #[serde(default)]
+    pub email_from: Option<String>,
+    /// See [`SettingsArgs::ses_configuration_set`].
+    #[serde(default)]
+    pub ses_configuration_set: Option<String>,
+    /// See [`SettingsArgs::sns_sender_id`].
+    #[serde(default)]
+    pub sns_sender_id: Option<String>,
+    /// See [`SettingsArgs::worker_concurrency`].
+    pub worker_concurrency: usize,
+    /// See [`SettingsArgs::delivery_max_attempts`].
+    pub delivery_max_attempts: i32,
+    /// See [`SettingsArgs::delivery_retry_base_ms`].
+    pub delivery_retry_base_ms: u64,
+    /// See [`SettingsArgs::delivery_lease_seconds`].
+    pub delivery_lease_seconds: u64,
+    /// See [`SettingsArgs::sweep_interval_seconds`].
+    pub sweep_interval_seconds: u64,
+    /// See [`SettingsArgs::orphan_after_seconds`].
+    pub orphan_after_seconds: u64,
 }
 
 impl Default for Config {
@@ -85,6 +217,19 @@ impl Default for Config {
             operator_token: None,
             log_format: LogFormat::Json,
             log: "info".to_owned(),
+            data_dir: PathBuf::from("."),
+            secret_key: None,
+            email_sender: EmailSenderKind::Outbox,
+            sms_sender: SmsSenderKind::Outbox,
+            email_from: None,
+            ses_configuration_set: None,
+            sns_sender_id: None,
+            worker_concurrency: 4,
+            delivery_max_attempts: 5,
+            delivery_retry_base_ms: 2000,
+            delivery_lease_seconds: 60,
+            sweep_interval_seconds: 30,
+            orphan_after_seconds: 600,
         }
     }
 }

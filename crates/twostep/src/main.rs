@@ -40,6 +40,15 @@ enum Command {
         /// Apply pending migrations before serving (always done on SQLite).
         #[arg(long)]
         migrate: bool,
+        /// Do not run the delivery worker in this process (run `twostep worker` instead).
+        #[arg(long)]
+        no_worker: bool,
+    },
+    /// Run the delivery worker: send queued email and SMS until stopped.
+    Worker {
+        /// Deliveries sent at once (overrides TWOSTEP_WORKER_CONCURRENCY).
+        #[arg(long)]
+        concurrency: Option<usize>,
     },
     /// Apply the schema migrations and exit.
     Migrate,
@@ -77,14 +86,19 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Serve { only, migrate } => {
+            Command::Serve {
+                only,
+                migrate,
+                no_worker,
+            } => {
                 let surfaces = match only {
                     None => twostep_api::Surfaces::All,
                     Some(Only::Admin) => twostep_api::Surfaces::Admin,
                     Some(Only::Auth) => twostep_api::Surfaces::Auth,
                 };
-                app::serve(config, surfaces, migrate).await
+                app::serve(config, surfaces, migrate, !no_worker).await
             }
+            Command::Worker { concurrency } => app::work(config, concurrency).await,
             Command::Migrate => app::migrate(config).await,
             Command::Openapi { out } => app::write_openapi(&out),
         }

@@ -5,9 +5,11 @@ mod errors;
 mod isolation;
 mod ops;
 mod policy;
+mod worker;
 
 pub use admin::*;
 pub use errors::*;
 pub use isolation::*;
 pub use ops::*;
 pub use policy::*;
+pub use worker::*;

@@ -3,6 +3,7 @@
 
 mod account;
 mod audit;
+mod deliveries;
 mod orgs;
 mod outbox;
 mod plans;
@@ -36,6 +37,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(policy::router())
         .merge(audit::router())
         .merge(outbox::router())
+        .merge(deliveries::router())
 }
 
 /// The calling tenant and its plan.
