@@ -48,4 +48,5 @@ on_both_backends!(
     worker_recovers_after_a_crash,
     two_workers_share_the_queue,
     worker_stops_gracefully,
+    worker_sends_through_aws,
 );

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use reqwest::{Method, StatusCode};
 use twostep_core::TenantId;
 use twostep_core::crypto::SecretBox;
 use twostep_queue::{Enqueued, Outgoing, Queue, enqueue};
@@ -29,13 +30,14 @@ const QUICK: &[(&str, &str)] = &[
 struct Load {
     db: DatabaseConnection,
     tenant: Uuid,
+    key: String,
     codes: Vec<String>,
 }
 
 /// Queues `n` emails with distinct 8-digit codes for a new tenant.
 async fn queue_emails(s: &Server, n: usize) -> Load {
-    let tenant = s.tenant("Acme", "pro").await;
-    let tenant = TenantId::parse(&tenant.id).unwrap().uuid();
+    let created = s.tenant("Acme", "pro").await;
+    let tenant = TenantId::parse(&created.id).unwrap().uuid();
     let db = twostep_store::connect(s.database_url()).await.unwrap();
     let queue = Queue::setup(&db).await.unwrap();
     let secret_box = SecretBox::from_base64(TEST_SECRET_KEY).unwrap();
@@ -55,7 +57,12 @@ async fn queue_emails(s: &Server, n: usize) -> Load {
         assert!(matches!(queued, Enqueued::Queued(_)));
         codes.push(code);
     }
-    Load { db, tenant, codes }
+    Load {
+        db,
+        tenant,
+        key: created.key,
+        codes,
+    }
 }
 
 async fn sent(load: &Load) -> u64 {
@@ -205,13 +212,192 @@ pub async fn worker_stops_gracefully(s: Server) {
             .iter()
             .any(|l| l.contains("finishing jobs in flight"))
     );
-    // The deliveries are visible to the tenant, masked, without codes.
-    let key = s.tenant("Other", "pro").await;
+    // The deliveries are visible to their tenant, masked, without codes; to no one else.
+    let owner = load.key.clone();
+    let (status, list) = s
+        .call(
+            Method::GET,
+            "/admin/v1/deliveries?status=sent&limit=200",
+            &owner,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let items = list["data"].as_array().unwrap();
+    assert_eq!(items.len(), 20);
+    let first = &items[0];
+    assert_eq!(
+        (
+            first["status"].as_str(),
+            first["attempts"].as_i64(),
+            first["channel"].as_str()
+        ),
+        (Some("sent"), Some(1), Some("email"))
+    );
+    assert!(
+        first["destination"].as_str().unwrap().starts_with("u***@"),
+        "{first}"
+    );
+    let text = list.to_string();
+    assert!(
+        !load.codes.iter().any(|c| text.contains(c.as_str())),
+        "a code is in the deliveries list"
+    );
+    let id = first["id"].as_str().unwrap();
+    let (status, one) = s
+        .call(
+            Method::GET,
+            &format!("/admin/v1/deliveries/{id}"),
+            &owner,
+            None,
+        )
+        .await;
+    assert_eq!((status, one["id"].as_str()), (StatusCode::OK, Some(id)));
+    let (status, none) = s
+        .call(
+            Method::GET,
+            "/admin/v1/deliveries?status=queued",
+            &owner,
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, none["data"].as_array().map(Vec::len)),
+        (StatusCode::OK, Some(0))
+    );
+    let (status, _) = s
+        .call(
+            Method::GET,
+            "/admin/v1/deliveries?status=lost",
+            &owner,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let other = s.tenant("Other", "pro").await;
     let (status, body) = s
-        .call(reqwest::Method::GET, "/admin/v1/deliveries", &key.key, None)
+        .call(Method::GET, "/admin/v1/deliveries", &other.key, None)
         .await;
     assert_eq!(
         (status, body["data"].as_array().map(Vec::len)),
-        (reqwest::StatusCode::OK, Some(0))
+        (StatusCode::OK, Some(0))
     );
+    let (status, _) = s
+        .call(
+            Method::GET,
+            &format!("/admin/v1/deliveries/{id}"),
+            &other.key,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+pub async fn worker_sends_through_aws(s: Server) {
+    let Ok(moto) = std::env::var("TWOSTEP_TEST_MOTO_URL") else {
+        eprintln!(
+            "SKIPPED: worker through SES/SNS (TWOSTEP_TEST_MOTO_URL is not set; ./scripts/test sets it)"
+        );
+        return;
+    };
+    let s = s.without_worker().await;
+    let created = s.tenant("Acme Corp", "pro").await;
+    let tenant = TenantId::parse(&created.id).unwrap().uuid();
+    let domain = format!("w{}.example.com", Uuid::now_v7().simple());
+    // Verify the sending domain in moto (SES v2 CreateEmailIdentity).
+    let verified = reqwest::Client::new()
+        .post(format!("{moto}/v2/email/identities"))
+        .header("authorization", "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/ses/aws4_request, SignedHeaders=host, Signature=0")
+        .json(&serde_json::json!({ "EmailIdentity": domain }))
+        .send()
+        .await
+        .unwrap();
+    assert!(verified.status().is_success());
+
+    let db = twostep_store::connect(s.database_url()).await.unwrap();
+    let queue = Queue::setup(&db).await.unwrap();
+    let secret_box = SecretBox::from_base64(TEST_SECRET_KEY).unwrap();
+    let to_email = format!("ada@{domain}");
+    let to_phone = format!("+1415555{:04}", Uuid::now_v7().as_u128() % 10_000);
+    for (channel, destination, code) in [
+        ("email", to_email.clone(), "80412233"),
+        ("sms", to_phone.clone(), "80412244"),
+    ] {
+        let message = Outgoing {
+            tenant_id: tenant,
+            channel,
+            destination,
+            code: code.into(),
+            expires_at: chrono::Utc::now() + chrono::Duration::minutes(10),
+        };
+        assert!(matches!(
+            enqueue(&db, &queue, &secret_box, message, WIDE)
+                .await
+                .unwrap(),
+            Enqueued::Queued(_)
+        ));
+    }
+    let from = format!("no-reply@{domain}");
+    let worker = s.spawn_worker(
+        2,
+        &[
+            ("TWOSTEP_EMAIL_SENDER", "ses"),
+            ("TWOSTEP_EMAIL_FROM", from.as_str()),
+            ("TWOSTEP_SMS_SENDER", "sns"),
+            ("TWOSTEP_SNS_SENDER_ID", "Acme"),
+            ("AWS_ENDPOINT_URL", moto.as_str()),
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_ACCESS_KEY_ID", "test"),
+            ("AWS_SECRET_ACCESS_KEY", "test"),
+        ],
+    );
+    let load = Load {
+        db,
+        tenant,
+        key: created.key,
+        codes: vec!["80412233".into(), "80412244".into()],
+    };
+    wait_for_sent(&load, 2, Duration::from_secs(60)).await;
+
+    let state: serde_json::Value = reqwest::get(format!("{moto}/moto-api/data.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let email = state["ses"]["Message"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["destinations"]["ToAddresses"][0] == to_email.as_str())
+        .unwrap_or_else(|| panic!("no email to {to_email}"));
+    assert_eq!(email["source"], from.as_str());
+    assert_eq!(email["subject"], "Your Acme Corp verification code");
+    assert!(email["body"].as_str().unwrap().contains("80412233"));
+    let sms = state["sns"]["SMS"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["phone_number"] == to_phone.as_str())
+        .unwrap_or_else(|| panic!("no SMS to {to_phone}"));
+    assert!(
+        sms["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("80412244 is your Acme Corp verification code")
+    );
+    // The provider's message ids are recorded; the codes are gone from the rows.
+    let (_, list) = s
+        .call(Method::GET, "/admin/v1/deliveries", &load.key, None)
+        .await;
+    for d in list["data"].as_array().unwrap() {
+        assert_eq!(d["status"], "sent");
+        assert!(
+            d["provider_message_id"]
+                .as_str()
+                .is_some_and(|id| !id.is_empty()),
+            "{d}"
+        );
+    }
+    assert_no_code_logged(&worker.logs(), &load.codes);
 }
