@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261204_000001_foundation;
 mod m20261204_000002_outbox;
 mod m20261204_000003_delivery;
+mod m20261204_000004_tenant_caps;
 
 /// All migrations, oldest first.
 pub struct Migrator;
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000001_foundation::Migration),
             Box::new(m20261204_000002_outbox::Migration),
             Box::new(m20261204_000003_delivery::Migration),
+            Box::new(m20261204_000004_tenant_caps::Migration),
         ]
     }
 }

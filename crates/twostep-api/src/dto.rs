@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use twostep_core::caps::DeliveryCaps;
 use twostep_core::{ApiKeyId, AuditEventId, Entitlements, OrgId, TenantId, UserId};
 use twostep_store::Page;
 use twostep_store::entity::{api_key, audit_event, organization, tenant, user};
@@ -71,6 +72,8 @@ pub struct TenantOut {
     pub name: String,
     /// The tenant's plan.
     pub plan_id: String,
+    /// Hourly email and SMS limits (the defaults unless the operator set others).
+    pub delivery_caps: DeliveryCaps,
     /// When created.
     pub created_at: DateTime<Utc>,
     /// When last changed.
@@ -81,6 +84,7 @@ impl From<tenant::Model> for TenantOut {
     fn from(t: tenant::Model) -> Self {
         Self {
             id: TenantId::from_uuid(t.id).to_string(),
+            delivery_caps: twostep_store::tenants::delivery_caps(&t),
             name: t.name,
             plan_id: t.plan_id,
             created_at: t.created_at,

@@ -3,6 +3,7 @@
 //! Everything here is pure: no I/O, no HTTP, no SQL. The store and API crates build on
 //! these types so that a value, once parsed, is valid everywhere.
 
+pub mod caps;
 pub mod crypto;
 pub mod ids;
 pub mod plan;

@@ -21,18 +21,6 @@ use uuid::Uuid;
 /// The queue's name in apalis's job table, the same for every process.
 pub const QUEUE_NAME: &str = "twostep.delivery";
 
-/// Default hourly SMS caps: toll-fraud guard (SMS pumping); tenants may be given others.
-pub const DEFAULT_SMS_CAPS: Caps = Caps {
-    per_destination: 5,
-    per_tenant: 200,
-};
-
-/// Default hourly email caps.
-pub const DEFAULT_EMAIL_CAPS: Caps = Caps {
-    per_destination: 10,
-    per_tenant: 2000,
-};
-
 /// The one job type: send this delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeliveryJob {

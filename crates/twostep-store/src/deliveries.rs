@@ -36,6 +36,15 @@ pub struct Caps {
     pub per_tenant: u64,
 }
 
+impl From<twostep_core::caps::ChannelCaps> for Caps {
+    fn from(caps: twostep_core::caps::ChannelCaps) -> Self {
+        Self {
+            per_destination: caps.per_destination.into(),
+            per_tenant: caps.per_tenant.into(),
+        }
+    }
+}
+
 /// A delivery to create.
 #[derive(Debug, Clone)]
 pub struct NewDelivery {

@@ -2,6 +2,7 @@
 
 use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection, EntityTrait, Set};
 use serde_json::json;
+use twostep_core::caps::DeliveryCaps;
 use twostep_core::{OrgId, TenantId, policy::suspended_by_plan_change};
 use uuid::Uuid;
 
@@ -24,6 +25,7 @@ pub async fn create(
         id: Set(Uuid::now_v7()),
         name: Set(name.to_owned()),
         plan_id: Set(plan_id.to_owned()),
+        delivery_caps: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -72,26 +74,46 @@ pub async fn get_with_plan(
     Ok(Some((tenant, plan)))
 }
 
-/// Renames a tenant; `None` when there is no such tenant.
-pub async fn rename(
+/// Changes to a tenant; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct TenantPatch {
+    /// New display name.
+    pub name: Option<String>,
+    /// New hourly delivery caps.
+    pub delivery_caps: Option<DeliveryCaps>,
+}
+
+/// The tenant's hourly delivery caps: its own, or the defaults.
+pub fn delivery_caps(model: &Model) -> DeliveryCaps {
+    model
+        .delivery_caps
+        .clone()
+        .and_then(|doc| serde_json::from_value(doc).ok())
+        .unwrap_or_default()
+}
+
+/// Changes a tenant; `None` when there is no such tenant.
+pub async fn update(
     db: &DatabaseConnection,
     actor: &Actor,
     id: Uuid,
-    name: &str,
+    patch: TenantPatch,
 ) -> Result<Option<Model>, StoreError> {
     let txn = crate::write_txn(db).await?;
     let Some(model) = get(&txn, id).await? else {
         return Ok(None);
     };
     let mut active: ActiveModel = model.into();
-    active.name = Set(name.to_owned());
+    if let Some(name) = &patch.name {
+        active.name = Set(name.clone());
+    }
+    if let Some(caps) = &patch.delivery_caps {
+        active.delivery_caps = Set(Some(serde_json::to_value(caps)?));
+    }
     active.updated_at = Set(crate::now());
     let model = active.update(&txn).await?;
-    audit::record(
-        &txn,
-        tenant_event("tenant.updated", actor, &model, json!({ "name": name })),
-    )
-    .await?;
+    let details = json!({ "name": patch.name, "delivery_caps": patch.delivery_caps });
+    audit::record(&txn, tenant_event("tenant.updated", actor, &model, details)).await?;
     txn.commit().await?;
     Ok(Some(model))
 }
@@ -130,7 +152,7 @@ pub enum PlanChange {
     /// Changed; the organizations whose policy is now suspended.
     Changed {
         /// The tenant afterwards.
-        tenant: Model,
+        tenant: Box<Model>,
         /// Its new plan.
         plan: Plan,
         /// Organizations whose own policy no longer applies.
@@ -176,7 +198,7 @@ pub async fn change_plan(
     .await?;
     txn.commit().await?;
     Ok(PlanChange::Changed {
-        tenant,
+        tenant: Box::new(tenant),
         plan: next,
         suspended,
     })

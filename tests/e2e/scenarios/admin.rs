@@ -70,6 +70,34 @@ pub async fn walkthrough_every_endpoint(s: Server) {
         )
         .await;
     assert_eq!(renamed["name"], "Acme Inc");
+    assert_eq!(
+        renamed["delivery_caps"]["sms"]["per_destination"], 5,
+        "the defaults"
+    );
+    let caps = json!({ "sms": { "per_destination": 3, "per_tenant": 50 }, "email": { "per_destination": 8, "per_tenant": 500 } });
+    let capped = s
+        .expect(
+            Method::PATCH,
+            &path,
+            &op,
+            Some(json!({ "delivery_caps": caps })),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(
+        (capped["delivery_caps"].clone(), capped["name"].as_str()),
+        (caps.clone(), Some("Acme Inc"))
+    );
+    let bad = json!({ "delivery_caps": { "sms": { "per_destination": 0, "per_tenant": 50 }, "email": { "per_destination": 8, "per_tenant": 500 } } });
+    s.expect_problem(
+        Method::PATCH,
+        &path,
+        &op,
+        Some(bad),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
     let changed = s
         .expect(
             Method::PUT,
@@ -95,6 +123,7 @@ pub async fn walkthrough_every_endpoint(s: Server) {
     assert_eq!(me["id"], t.id.as_str());
     assert_eq!(me["plan"]["id"], "scale");
     assert_eq!(me["plan"]["entitlements"]["mfa_per_org"], true);
+    assert_eq!(me["delivery_caps"]["sms"]["per_destination"], 3);
     let key = s
         .expect(
             Method::POST,

@@ -4,6 +4,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use twostep_core::caps::DeliveryCaps;
 use twostep_core::secret::{API_KEY_PREFIX, new_token, token_digest};
 use twostep_core::validate::text;
 use twostep_core::{ApiKeyId, Checks, TenantId};
@@ -34,6 +35,8 @@ pub struct TenantSelf {
     pub name: String,
     /// The plan and its entitlements.
     pub plan: PlanOut,
+    /// Hourly email and SMS limits.
+    pub delivery_caps: DeliveryCaps,
     /// When created.
     pub created_at: DateTime<Utc>,
     /// When last changed.
@@ -71,6 +74,7 @@ async fn get_tenant(
     let (tenant, plan) = tenant_plan(&state, &t).await?;
     Ok(axum::Json(TenantSelf {
         id: TenantId::from_uuid(tenant.id).to_string(),
+        delivery_caps: twostep_store::tenants::delivery_caps(&tenant),
         name: tenant.name,
         plan: plan.into(),
         created_at: tenant.created_at,

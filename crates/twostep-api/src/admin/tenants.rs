@@ -3,11 +3,12 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
+use twostep_core::caps::DeliveryCaps;
 use twostep_core::secret::{API_KEY_PREFIX, new_token, token_digest};
 use twostep_core::validate::text;
 use twostep_core::{Checks, OrgId, TenantId};
 use twostep_store::plans;
-use twostep_store::tenants::{self, PlanChange};
+use twostep_store::tenants::{self, PlanChange, TenantPatch};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -44,12 +45,14 @@ pub struct TenantCreated {
     pub api_key: String,
 }
 
-/// Changes to a tenant.
+/// Changes to a tenant; absent fields stay as they are.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TenantUpdate {
     /// New display name.
     pub name: Option<String>,
+    /// New hourly email and SMS limits (replaced whole).
+    pub delivery_caps: Option<DeliveryCaps>,
 }
 
 /// A plan change.
@@ -139,7 +142,7 @@ async fn get_tenant(
     Ok(axum::Json(tenant.into()))
 }
 
-/// Rename a tenant.
+/// Rename a tenant or set its hourly delivery caps.
 #[utoipa::path(patch, path = "/tenants/{tenant_id}", tag = OPERATOR_TAG, security(("operator_token" = [])),
     params(("tenant_id" = String, Path)), request_body = TenantUpdate,
     responses((status = 200, body = TenantOut)))]
@@ -151,11 +154,16 @@ async fn update_tenant(
 ) -> Result<axum::Json<TenantOut>, ApiError> {
     let mut checks = Checks::new();
     let name = checks.check_opt("name", body.name.as_deref().map(|n| text(n, 200)));
-    let name = checks.finish(|| name)?;
-    let tenant = match name {
-        Some(name) => tenants::rename(&state.db, &op.actor(), id.uuid(), &name).await?,
-        None => tenants::get(&state.db, id.uuid()).await?,
-    };
+    if let Some(caps) = &body.delivery_caps {
+        checks.extend(caps.validate());
+    }
+    let patch = checks.finish(|| {
+        Some(TenantPatch {
+            name: name?,
+            delivery_caps: body.delivery_caps,
+        })
+    })?;
+    let tenant = tenants::update(&state.db, &op.actor(), id.uuid(), patch).await?;
     Ok(axum::Json(tenant.ok_or(ApiError::NotFound)?.into()))
 }
 
@@ -200,7 +208,7 @@ async fn change_plan(
         PlanChange::Changed {
             tenant, suspended, ..
         } => Ok(axum::Json(PlanChangeOut {
-            tenant: tenant.into(),
+            tenant: (*tenant).into(),
             suspended_organizations: org_ids(suspended),
         })),
     }

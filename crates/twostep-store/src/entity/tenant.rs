@@ -10,6 +10,8 @@ pub struct Model {
     pub id: Uuid,
     pub name: String,
     pub plan_id: String,
+    /// Hourly delivery caps; `None` for the defaults.
+    pub delivery_caps: Option<Json>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }
