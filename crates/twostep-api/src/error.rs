@@ -68,6 +68,9 @@ pub enum ApiError {
     /// A plan change would suspend organization policies.
     #[error("the new plan has no per-organization MFA; {} organization(s) would have their policy suspended (repeat with force: true to proceed)", .0.len())]
     DowngradeConflict(Vec<String>),
+    /// Over an hourly cap (or a resend cooldown): nothing was queued or sent.
+    #[error("too many messages; try again in {0} seconds")]
+    RateLimited(u64),
     /// Anything unexpected; logged, answered as a bare 500.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
@@ -89,6 +92,7 @@ impl ApiError {
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             Self::EntitlementRequired(_) => (StatusCode::FORBIDDEN, "plan_entitlement_required"),
             Self::DowngradeConflict(_) => (StatusCode::CONFLICT, "plan_downgrade_conflict"),
+            Self::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
         }
     }
@@ -144,6 +148,10 @@ impl IntoResponse for ApiError {
             // The cause stays in the log; the client learns nothing of the internals.
             tracing::error!(error = ?err, "request failed");
         }
+        let retry_after = match self {
+            Self::RateLimited(seconds) => Some(seconds),
+            _ => None,
+        };
         let title = status.canonical_reason().unwrap_or("Error").to_owned();
         let mut problem = Problem {
             kind: format!("urn:twostep:problem:{code}"),
@@ -163,6 +171,9 @@ impl IntoResponse for ApiError {
         }
         let mut response = (status, axum::Json(problem)).into_response();
         let headers = response.headers_mut();
+        if let Some(seconds) = retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
         if status == StatusCode::UNAUTHORIZED {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

@@ -2,6 +2,7 @@
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
+use axum::response::IntoResponse;
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -240,4 +241,18 @@ fn every_operation_documents_its_problems() {
         }
     }
     assert!(operations >= 30, "{operations}");
+}
+
+#[tokio::test]
+async fn rate_limits_say_when_to_come_back() {
+    let resp = ApiError::RateLimited(1800).into_response();
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(resp.headers()[header::RETRY_AFTER], "1800");
+    assert_eq!(resp.headers()[header::CONTENT_TYPE], error::PROBLEM_JSON);
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    let body: Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(
+        (body["code"].as_str(), body["status"].as_u64()),
+        (Some("rate_limited"), Some(429))
+    );
 }
