@@ -89,12 +89,11 @@ impl Drop for TestDb {
 
 /// A running server and a client for it.
 pub struct Server {
-    child: Child,
+    process: Process,
     pub base: String,
     pub operator: String,
     pub backend: Backend,
     client: reqwest::Client,
-    logs: Arc<Mutex<Vec<String>>>,
     url: String,
     // Dropped after the child is killed (field order), so PostgreSQL can drop it.
     db: Option<TestDb>,
@@ -107,7 +106,12 @@ pub struct Process {
 }
 
 impl Process {
-    fn spawn(mut cmd: Command) -> Self {
+    fn spawn(cmd: Command) -> Self {
+        Self::spawn_forwarding(cmd, None)
+    }
+
+    /// Starts `cmd`, collecting its output and also sending each line to `lines`.
+    fn spawn_forwarding(mut cmd: Command, lines: Option<mpsc::Sender<String>>) -> Self {
         let mut child = cmd.spawn().expect("start twostep");
         let logs = Arc::new(Mutex::new(Vec::new()));
         for stream in [
@@ -115,9 +119,13 @@ impl Process {
             Box::new(child.stderr.take().expect("stderr")),
         ] {
             let logs = logs.clone();
+            let lines = lines.clone();
             std::thread::spawn(move || {
                 for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                    logs.lock().expect("logs").push(line);
+                    logs.lock().expect("logs").push(line.clone());
+                    if let Some(tx) = &lines {
+                        let _ = tx.send(line);
+                    }
                 }
             });
         }
@@ -234,28 +242,12 @@ impl Server {
         if let Some(token) = operator {
             cmd.env("TWOSTEP_OPERATOR_TOKEN", token);
         }
-        let mut child = cmd.spawn().expect("start twostep");
-        let logs = Arc::new(Mutex::new(Vec::new()));
         let (tx, rx) = mpsc::channel::<String>();
-        for stream in [
-            Box::new(child.stdout.take().expect("stdout")) as Box<dyn std::io::Read + Send>,
-            Box::new(child.stderr.take().expect("stderr")),
-        ] {
-            let logs = logs.clone();
-            let tx = tx.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                    logs.lock().expect("logs").push(line.clone());
-                    let _ = tx.send(line);
-                }
-            });
-        }
+        let process = Process::spawn_forwarding(cmd, Some(tx));
         let addr = loop {
             let line = rx
                 .recv_timeout(Duration::from_secs(60))
-                .unwrap_or_else(|_| {
-                    panic!("server did not start: {:?}", logs.lock().expect("logs"))
-                });
+                .unwrap_or_else(|_| panic!("server did not start: {:?}", process.logs()));
             if let Ok(v) = serde_json::from_str::<Value>(&line)
                 && v["fields"]["message"] == "listening"
             {
@@ -263,12 +255,11 @@ impl Server {
             }
         };
         Self {
-            child,
+            process,
             base: format!("http://{addr}"),
             operator: String::new(),
             backend,
             client: reqwest::Client::new(),
-            logs,
             url: url.to_owned(),
             db: Some(db),
         }
@@ -276,23 +267,12 @@ impl Server {
 
     /// Everything the server printed so far.
     pub fn logs(&self) -> Vec<String> {
-        self.logs.lock().expect("logs").clone()
+        self.process.logs()
     }
 
     /// Sends SIGTERM and waits for the exit status.
     pub fn terminate(&mut self) -> std::process::ExitStatus {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .expect("kill");
-        assert!(status.success());
-        for _ in 0..100 {
-            if let Some(status) = self.child.try_wait().expect("wait") {
-                return status;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!("server did not stop after SIGTERM");
+        self.process.signal_and_wait("-TERM")
     }
 
     /// Sends a request; returns the status, the content type and the JSON body (`Null`
@@ -443,19 +423,12 @@ impl Server {
     }
 
     async fn restart_with(mut self, operator: Option<&str>, args: &[&str]) -> Self {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let _ = self.process.child.kill();
+        let _ = self.process.child.wait();
         let db = self.db.take().expect("database");
         let (backend, url) = (self.backend, self.url.clone());
         drop(self);
         let server = Self::spawn(backend, db, &url, operator, args).await;
         server.with_operator(operator.unwrap_or_default().to_owned())
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
