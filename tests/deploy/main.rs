@@ -42,7 +42,7 @@ fn assert_known_variables(text: &str, file: &str) {
 }
 
 fn assert_command(args: &[String], file: &str) {
-    let commands = ["serve", "migrate", "openapi"];
+    let commands = ["serve", "worker", "migrate", "openapi"];
     let command = args.first().unwrap_or_else(|| panic!("{file}: no command"));
     assert!(
         commands.contains(&command.as_str()),
@@ -93,7 +93,12 @@ fn compose_file_runs_known_commands() {
             commands.push(command[0].clone());
         }
     }
-    assert!(commands.contains(&"migrate".to_owned()) && commands.contains(&"serve".to_owned()));
+    for expected in ["migrate", "serve", "worker"] {
+        assert!(
+            commands.contains(&expected.to_owned()),
+            "no {expected} service"
+        );
+    }
     assert_known_variables(
         &std::fs::read_to_string(&path).unwrap(),
         "docker-compose.yml",
@@ -108,11 +113,11 @@ fn kubernetes_manifests_are_well_formed() {
         .iter()
         .map(|d| d["kind"].as_str().expect("kind"))
         .collect();
-    assert_eq!(kinds, ["Job", "Deployment", "Service"]);
+    assert_eq!(kinds, ["Job", "Deployment", "Deployment", "Service"]);
     for doc in &docs {
         assert!(doc["apiVersion"].as_str().is_some() && doc["metadata"]["name"].as_str().is_some());
     }
-    for doc in &docs[..2] {
+    for doc in &docs[..3] {
         for container in doc["spec"]["template"]["spec"]["containers"]
             .as_vec()
             .expect("containers")
