@@ -5,10 +5,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use apalis::layers::WorkerBuilderExt;
-use apalis::prelude::{BoxDynError, Data, WorkerBuilder};
+use apalis::prelude::{BackendExt, BoxDynError, Data, WorkerBuilder};
 use twostep_queue::{DeliveryJob, Queue};
 
 use crate::Worker;
+
+/// How often an idle worker looks for new jobs: the floor of the time from queue insert
+/// to send (apalis's own default is a second).
+const POLL_INTERVAL: Duration = Duration::from_millis(100);
 
 async fn handle(job: DeliveryJob, worker: Data<Arc<Worker>>) -> Result<(), BoxDynError> {
     let outcome = worker.try_execute(job.delivery_id).await?;
@@ -53,7 +57,11 @@ pub async fn run(
                 .batch_size(concurrency)
                 .heartbeat_interval(Duration::from_secs(2));
             WorkerBuilder::new(name)
-                .backend(storage.with_config(config))
+                .backend(
+                    storage
+                        .with_config(config)
+                        .poll_with_interval(POLL_INTERVAL),
+                )
                 .data(worker.clone())
                 .concurrency(concurrency)
                 .build(handle)
@@ -66,7 +74,11 @@ pub async fn run(
                 .batch_size(concurrency)
                 .heartbeat_interval(Duration::from_secs(2));
             WorkerBuilder::new(name)
-                .backend(storage.with_config(config))
+                .backend(
+                    storage
+                        .with_config(config)
+                        .poll_with_interval(POLL_INTERVAL),
+                )
                 .data(worker.clone())
                 .concurrency(concurrency)
                 .build(handle)
