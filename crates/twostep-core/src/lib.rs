@@ -6,9 +6,12 @@
 pub mod caps;
 pub mod crypto;
 pub mod ids;
+pub mod otp;
 pub mod plan;
 pub mod policy;
+pub mod recovery;
 pub mod secret;
+pub mod totp;
 pub mod validate;
 
 pub use ids::{
