@@ -132,8 +132,17 @@ fn kubernetes_manifests_are_well_formed() {
         "the selector does not select the pods"
     );
     assert_eq!(
-        docs[2]["spec"]["selector"], *labels,
-        "the Service does not select the pods"
+        docs[3]["spec"]["selector"], *labels,
+        "the Service does not select the API pods"
+    );
+    let worker = &docs[2];
+    assert_eq!(
+        worker["spec"]["selector"]["matchLabels"], worker["spec"]["template"]["metadata"]["labels"],
+        "the worker selector does not select its pods"
+    );
+    assert_ne!(
+        worker["spec"]["template"]["metadata"]["labels"], *labels,
+        "the Service would route to workers"
     );
     let container = &deployment["spec"]["template"]["spec"]["containers"][0];
     assert_eq!(
