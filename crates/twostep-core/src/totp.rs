@@ -3,8 +3,9 @@
 //! time and the matched step is returned, so that the caller can accept each step once
 //! (an atomic compare-and-set on the factor's last used step).
 
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use subtle::ConstantTimeEq;
-use totp_rs::{Algorithm, Builder, Totp};
+use totp_rs::{Algorithm, Builder, Secret, Totp};
 
 /// Seconds per step.
 pub const STEP_SECONDS: u64 = 30;
@@ -14,6 +15,37 @@ pub const SKEW_STEPS: u64 = 1;
 pub const DIGITS: u8 = 6;
 /// Secret length in bytes (160 bits).
 pub const SECRET_BYTES: usize = 20;
+
+/// Characters left as they are in an otpauth label or parameter (RFC 3986 unreserved).
+const LABEL: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// `otpauth://totp/{issuer}:{account}?secret=…&issuer=…&algorithm=SHA1&digits=6&period=30`,
+/// the secret in base32 without padding, issuer and account percent-encoded (a `:` in
+/// either is encoded, so the label stays unambiguous).
+pub fn otpauth_uri(secret: &[u8], issuer: &str, account: &str) -> String {
+    let issuer = utf8_percent_encode(issuer, LABEL).to_string();
+    let account = utf8_percent_encode(account, LABEL).to_string();
+    let secret = Secret::from(secret.to_vec()).to_base32();
+    let secret = secret.trim_end_matches('=');
+    format!(
+        "otpauth://totp/{issuer}:{account}?secret={secret}&issuer={issuer}&algorithm=SHA1&digits={DIGITS}&period={STEP_SECONDS}"
+    )
+}
+
+/// A QR code of `text` as a standalone SVG document.
+pub fn qr_svg(text: &str) -> Option<String> {
+    let code = qrcode::QrCode::new(text.as_bytes()).ok()?;
+    Some(
+        code.render::<qrcode::render::svg::Color<'_>>()
+            .min_dimensions(256, 256)
+            .quiet_zone(true)
+            .build(),
+    )
+}
 
 /// The secret was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -145,6 +177,24 @@ mod tests {
         assert_eq!(key.verify("000000", t), None);
         assert_eq!(key.verify(" 050471", t), None);
         assert_eq!(key.verify("", t), None);
+    }
+
+    #[test]
+    fn otpauth_uri_has_every_parameter_and_an_unpadded_secret() {
+        let uri = otpauth_uri(SHA1_SEED, "Acme Inc", "ada@example.com");
+        assert_eq!(
+            uri,
+            "otpauth://totp/Acme%20Inc:ada%40example.com?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=Acme%20Inc&algorithm=SHA1&digits=6&period=30"
+        );
+        // 16 bytes encode with padding in plain base32; the URI drops it.
+        let short = otpauth_uri(&[0xff; 16], "A:B", "c");
+        assert!(
+            short.contains("secret=77777777777777777777777774&"),
+            "{short}"
+        );
+        assert!(short.starts_with("otpauth://totp/A%3AB:c?"), "{short}");
+        let svg = qr_svg(&uri).unwrap();
+        assert!(svg.contains("<svg") && svg.contains("</svg>"));
     }
 
     #[test]
