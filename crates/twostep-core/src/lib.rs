@@ -4,13 +4,16 @@
 //! these types so that a value, once parsed, is valid everywhere.
 
 pub mod caps;
+pub mod clock;
 pub mod crypto;
+pub mod flow;
 pub mod ids;
 pub mod otp;
 pub mod plan;
 pub mod policy;
 pub mod recovery;
 pub mod secret;
+pub mod throttle;
 pub mod totp;
 pub mod validate;
 
