@@ -53,13 +53,6 @@ pub enum SendError {
     Transient(String),
 }
 
-impl SendError {
-    /// Whether another attempt may succeed.
-    pub fn is_transient(&self) -> bool {
-        matches!(self, Self::Transient(_))
-    }
-}
-
 /// The provider's id for a sent message.
 pub type MessageId = String;
 

@@ -1,6 +1,6 @@
 //! Storage errors: what the callers need to tell apart, and everything else.
 
-use sea_orm::{DbErr, SqlErr, TransactionError};
+use sea_orm::{DbErr, SqlErr};
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
@@ -18,14 +18,6 @@ impl From<DbErr> for StoreError {
         match err.sql_err() {
             Some(SqlErr::UniqueConstraintViolation(_)) => Self::Conflict,
             _ => Self::Db(err),
-        }
-    }
-}
-
-impl From<TransactionError<DbErr>> for StoreError {
-    fn from(err: TransactionError<DbErr>) -> Self {
-        match err {
-            TransactionError::Connection(e) | TransactionError::Transaction(e) => e.into(),
         }
     }
 }

@@ -25,16 +25,6 @@ pub struct Page<T> {
     pub next_cursor: Option<Uuid>,
 }
 
-impl<T> Page<T> {
-    /// The same page with every row converted.
-    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
-        Page {
-            items: self.items.into_iter().map(f).collect(),
-            next_cursor: self.next_cursor,
-        }
-    }
-}
-
 /// Reads one page of `select`, ordered by `id_col` descending.
 pub(crate) async fn fetch<E, C>(
     conn: &impl ConnectionTrait,

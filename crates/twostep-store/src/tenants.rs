@@ -153,8 +153,6 @@ pub enum PlanChange {
     Changed {
         /// The tenant afterwards.
         tenant: Box<Model>,
-        /// Its new plan.
-        plan: Plan,
         /// Organizations whose own policy no longer applies.
         suspended: Vec<Uuid>,
     },
@@ -199,7 +197,6 @@ pub async fn change_plan(
     txn.commit().await?;
     Ok(PlanChange::Changed {
         tenant: Box::new(tenant),
-        plan: next,
         suspended,
     })
 }

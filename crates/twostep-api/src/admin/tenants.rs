@@ -205,9 +205,7 @@ async fn change_plan(
         PlanChange::TenantNotFound => Err(ApiError::NotFound),
         PlanChange::PlanNotFound => Err(ApiError::field("plan_id", "no such plan")),
         PlanChange::Conflict(orgs) => Err(ApiError::DowngradeConflict(org_ids(orgs))),
-        PlanChange::Changed {
-            tenant, suspended, ..
-        } => Ok(axum::Json(PlanChangeOut {
+        PlanChange::Changed { tenant, suspended } => Ok(axum::Json(PlanChangeOut {
             tenant: (*tenant).into(),
             suspended_organizations: org_ids(suspended),
         })),
