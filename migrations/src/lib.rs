@@ -7,6 +7,7 @@ mod m20261204_000001_foundation;
 mod m20261204_000002_outbox;
 mod m20261204_000003_delivery;
 mod m20261204_000004_tenant_caps;
+mod m20261204_000005_auth;
 
 /// All migrations, oldest first.
 pub struct Migrator;
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000002_outbox::Migration),
             Box::new(m20261204_000003_delivery::Migration),
             Box::new(m20261204_000004_tenant_caps::Migration),
+            Box::new(m20261204_000005_auth::Migration),
         ]
     }
 }

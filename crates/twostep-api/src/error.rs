@@ -33,6 +33,12 @@ pub struct Problem {
     /// The missing entitlement, for `plan_entitlement_required`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub entitlement: Option<String>,
+    /// Guesses left before waits start or the code is void, for `invalid_code`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attempts_remaining: Option<u32>,
+    /// Seconds to wait, for `factor_locked` (absent when only an admin reset helps).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u64>,
 }
 
 /// Everything a handler can answer instead of success.
@@ -71,6 +77,27 @@ pub enum ApiError {
     /// Over an hourly cap (or a resend cooldown): nothing was queued or sent.
     #[error("too many messages; try again in {0} seconds")]
     RateLimited(u64),
+    /// A wrong code (or one already used).
+    #[error("the code is not valid")]
+    InvalidCode {
+        /// Guesses left.
+        attempts_remaining: u32,
+    },
+    /// The code's time is over, or it was replaced by a newer one.
+    #[error("the code has expired or was replaced; ask for a new one")]
+    CodeExpired,
+    /// Too many failures: wait `Some(seconds)`, or (`None`) until an admin reset.
+    #[error("{}", match .0 { Some(s) => format!("too many failed attempts; try again in {s} seconds"), None => "too many failed attempts; MFA is blocked until an administrator resets it".to_owned() })]
+    FactorLocked(Option<u64>),
+    /// The flow's time is over.
+    #[error("the flow has expired; start a new one")]
+    FlowExpired,
+    /// The step does not fit the flow's state.
+    #[error("{0}")]
+    FlowState(String),
+    /// No factor type is left to offer or use.
+    #[error("{0}")]
+    NoEligibleFactor(String),
     /// Anything unexpected; logged, answered as a bare 500.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
@@ -93,6 +120,12 @@ impl ApiError {
             Self::EntitlementRequired(_) => (StatusCode::FORBIDDEN, "plan_entitlement_required"),
             Self::DowngradeConflict(_) => (StatusCode::CONFLICT, "plan_downgrade_conflict"),
             Self::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            Self::InvalidCode { .. } => (StatusCode::BAD_REQUEST, "invalid_code"),
+            Self::CodeExpired => (StatusCode::BAD_REQUEST, "code_expired"),
+            Self::FactorLocked(_) => (StatusCode::LOCKED, "factor_locked"),
+            Self::FlowExpired => (StatusCode::GONE, "flow_expired"),
+            Self::FlowState(_) => (StatusCode::CONFLICT, "flow_state"),
+            Self::NoEligibleFactor(_) => (StatusCode::CONFLICT, "no_eligible_factor"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
         }
     }
@@ -149,7 +182,7 @@ impl IntoResponse for ApiError {
             tracing::error!(error = ?err, "request failed");
         }
         let retry_after = match self {
-            Self::RateLimited(seconds) => Some(seconds),
+            Self::RateLimited(seconds) | Self::FactorLocked(Some(seconds)) => Some(seconds),
             _ => None,
         };
         let title = status.canonical_reason().unwrap_or("Error").to_owned();
@@ -162,11 +195,17 @@ impl IntoResponse for ApiError {
             errors: None,
             organizations: None,
             entitlement: None,
+            attempts_remaining: None,
+            retry_after: None,
         };
         match self {
             Self::Validation(errors) => problem.errors = Some(errors),
             Self::DowngradeConflict(orgs) => problem.organizations = Some(orgs),
             Self::EntitlementRequired(e) => problem.entitlement = Some(e.name().to_owned()),
+            Self::InvalidCode { attempts_remaining } => {
+                problem.attempts_remaining = Some(attempts_remaining)
+            }
+            Self::FactorLocked(seconds) => problem.retry_after = seconds,
             _ => {}
         }
         let mut response = (status, axum::Json(problem)).into_response();

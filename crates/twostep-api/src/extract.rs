@@ -118,7 +118,8 @@ fn parse_cursor(text: &str) -> Result<Uuid, ApiError> {
         .ok_or_else(|| ApiError::field("cursor", "is not a cursor returned by this list"))
 }
 
-fn bearer(parts: &Parts) -> Option<&str> {
+/// The bearer token of the request, if any.
+pub fn bearer(parts: &Parts) -> Option<&str> {
     let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme

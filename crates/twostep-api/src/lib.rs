@@ -2,6 +2,7 @@
 //! problem+json error format and the OpenAPI documents built from the same routers.
 
 pub mod admin;
+pub mod auth;
 mod dto;
 pub mod error;
 pub mod extract;
@@ -48,10 +49,9 @@ fn admin_parts() -> (Router<AppState>, OpenApi) {
 }
 
 fn auth_parts() -> (Router<AppState>, OpenApi) {
-    // The flow endpoints arrive with the auth-flow work; the document exists already so
-    // clients and the drift check have a stable place to look.
-    let (router, mut doc) =
-        OpenApiRouter::<AppState>::with_openapi(openapi::auth_base()).split_for_parts();
+    let (router, mut doc) = OpenApiRouter::with_openapi(openapi::auth_base())
+        .nest("/auth/v1", auth::router())
+        .split_for_parts();
     openapi::complete_responses(&mut doc);
     (router, doc)
 }
@@ -76,6 +76,10 @@ pub fn app(state: AppState, surfaces: Surfaces) -> Router {
     }
     if surfaces != Surfaces::Admin {
         router = router.merge(auth);
+    }
+    if state.test_clock.is_some() {
+        // Tests only (TWOSTEP_TEST_CLOCK): never part of the documented API.
+        router = router.merge(ops::test_clock_router());
     }
     let docs = SwaggerUi::new("/docs").urls(vec![
         (Url::new("admin", "/openapi/admin.json"), admin_doc),

@@ -47,6 +47,11 @@ impl Modify for Security {
                 "The operator token (TWOSTEP_OPERATOR_TOKEN).",
             ),
             ("api_key", "tsk_…", "A tenant API key."),
+            (
+                "flow_token",
+                "tft_…",
+                "The flow token returned when the flow started.",
+            ),
         ] {
             components.add_security_scheme(
                 name,

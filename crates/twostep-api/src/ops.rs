@@ -35,3 +35,30 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
         }
     }
 }
+
+/// `POST /testing/clock {"advance_seconds": n}`: moves the test clock and answers the new
+/// time. Mounted only when the service runs with the test clock (tests, never production).
+pub fn test_clock_router() -> Router<AppState> {
+    Router::new().route("/testing/clock", axum::routing::post(move_clock))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MoveClock {
+    #[serde(default)]
+    advance_seconds: f64,
+}
+
+async fn move_clock(
+    State(state): State<AppState>,
+    crate::extract::ApiJson(body): crate::extract::ApiJson<MoveClock>,
+) -> Result<Json<Value>, crate::error::ApiError> {
+    let clock = state
+        .test_clock
+        .as_ref()
+        .ok_or(crate::error::ApiError::NotFound)?;
+    let millis = (body.advance_seconds * 1000.0).round() as i64;
+    clock.advance(chrono::Duration::milliseconds(millis));
+    let now = state.clock.now();
+    Ok(Json(json!({ "now": now, "unix": now.timestamp() })))
+}

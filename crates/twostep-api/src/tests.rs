@@ -17,9 +17,21 @@ async fn state() -> (tempfile::TempDir, AppState) {
     let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
     let db = twostep_store::connect(&url).await.unwrap();
     twostep_store::migrate(&db).await.unwrap();
+    let queue = twostep_queue::Queue::setup(&db).await.unwrap();
     let state = AppState {
         db,
         operator_token_digest: token_digest(OPERATOR).into(),
+        queue,
+        secret_box: std::sync::Arc::new(twostep_core::crypto::SecretBox::new(&[7; 32])),
+        signer: std::sync::Arc::new(
+            twostep_core::signing::ResultSigner::from_base64(
+                &twostep_core::signing::ResultSigner::generate_base64(),
+            )
+            .unwrap(),
+        ),
+        issuer: "twostep-test".into(),
+        clock: std::sync::Arc::new(twostep_core::clock::SystemClock),
+        test_clock: None,
     };
     (dir, state)
 }

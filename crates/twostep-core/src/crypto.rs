@@ -26,6 +26,7 @@ pub enum CryptoError {
 pub struct SecretBox {
     cipher: Aes256Gcm,
     key_id: String,
+    mac_key: [u8; 32],
 }
 
 impl std::fmt::Debug for SecretBox {
@@ -45,6 +46,12 @@ impl SecretBox {
             cipher: Aes256Gcm::new(key.into()),
             // A public fingerprint of the key: which key sealed a row, for rotation.
             key_id: hex::encode(&digest[..4]),
+            // A separate key for code digests, so no key serves two algorithms.
+            mac_key: Sha256::new()
+                .chain_update(b"twostep/otp-digest\0")
+                .chain_update(key)
+                .finalize()
+                .into(),
         }
     }
 
@@ -67,6 +74,11 @@ impl SecretBox {
     /// The id of this key, stored beside each ciphertext.
     pub fn key_id(&self) -> &str {
         &self.key_id
+    }
+
+    /// The key of one-time code digests (HMAC-SHA-256), derived from the service key.
+    pub fn mac_key(&self) -> &[u8] {
+        &self.mac_key
     }
 
     /// Encrypts `plaintext` for the row named by `context`: nonce followed by ciphertext.

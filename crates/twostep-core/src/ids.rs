@@ -133,6 +133,9 @@ pub mod kind {
         AuditEvent => "evt_",
         OutboxMessage => "msg_",
         Delivery => "dlv_",
+        Factor => "fct_",
+        Flow => "flw_",
+        Challenge => "chl_",
     }
 }
 
@@ -148,6 +151,12 @@ pub type ApiKeyId = PrefixedId<kind::ApiKey>;
 pub type AuditEventId = PrefixedId<kind::AuditEvent>;
 /// A delivery's identifier, `dlv_…`.
 pub type DeliveryId = PrefixedId<kind::Delivery>;
+/// A factor's identifier, `fct_…`.
+pub type FactorId = PrefixedId<kind::Factor>;
+/// A flow's identifier, `flw_…`.
+pub type FlowId = PrefixedId<kind::Flow>;
+/// A challenge's identifier, `chl_…`.
+pub type ChallengeId = PrefixedId<kind::Challenge>;
 /// An outbox message's identifier, `msg_…`.
 pub type OutboxMessageId = PrefixedId<kind::OutboxMessage>;
 

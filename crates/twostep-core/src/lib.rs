@@ -13,12 +13,14 @@ pub mod plan;
 pub mod policy;
 pub mod recovery;
 pub mod secret;
+pub mod signing;
 pub mod throttle;
 pub mod totp;
 pub mod validate;
 
 pub use ids::{
-    ApiKeyId, AuditEventId, DeliveryId, Kind, OrgId, OutboxMessageId, PrefixedId, TenantId, UserId,
+    ApiKeyId, AuditEventId, ChallengeId, DeliveryId, FactorId, FlowId, Kind, OrgId,
+    OutboxMessageId, PrefixedId, TenantId, UserId,
 };
 pub use plan::{Entitlement, Entitlements, PlanSlug};
 pub use policy::{

@@ -14,6 +14,13 @@ pub fn generate(digits: u8) -> String {
         .collect()
 }
 
+/// A code as typed: surrounding whitespace is ignored, then only 6 to 8 ASCII digits
+/// are a code (other digit scripts are not: `١٢٣٤٥٦` is refused, not converted).
+pub fn parse(input: &str) -> Option<&str> {
+    let code = input.trim();
+    ((6..=8).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_digit())).then_some(code)
+}
+
 /// The keyed hash stored for `code` of challenge `challenge_id`: useless without the
 /// key, and useless for any other challenge.
 pub fn digest(key: &[u8], challenge_id: &[u8], code: &str) -> [u8; 32] {
@@ -34,6 +41,15 @@ pub fn matches(key: &[u8], challenge_id: &[u8], code: &str, stored: &[u8]) -> bo
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_ascii_digit_codes_parse() {
+        assert_eq!(parse(" 012345\n"), Some("012345"));
+        assert_eq!(parse("01234567"), Some("01234567"));
+        for bad in ["12345", "123456789", "١٢٣٤٥٦", "12 3456", "12345a", ""] {
+            assert_eq!(parse(bad), None, "{bad:?}");
+        }
+    }
 
     #[test]
     fn codes_are_digits_of_the_asked_length_and_vary() {

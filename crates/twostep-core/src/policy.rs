@@ -8,7 +8,9 @@ use crate::plan::{Entitlement, Entitlements};
 use crate::validate::FieldError;
 
 mod resolve;
-pub use resolve::{Decision, EffectivePolicy, ExcludedFactor, OrgScope, PolicySource, resolve};
+pub use resolve::{
+    Decision, EffectivePolicy, ExcludedFactor, ExclusionReason, OrgScope, PolicySource, resolve,
+};
 
 /// A second factor type.
 #[derive(

@@ -29,11 +29,16 @@ const LABEL: &AsciiSet = &NON_ALPHANUMERIC
 pub fn otpauth_uri(secret: &[u8], issuer: &str, account: &str) -> String {
     let issuer = utf8_percent_encode(issuer, LABEL).to_string();
     let account = utf8_percent_encode(account, LABEL).to_string();
-    let secret = Secret::from(secret.to_vec()).to_base32();
-    let secret = secret.trim_end_matches('=');
+    let secret = secret_base32(secret);
     format!(
         "otpauth://totp/{issuer}:{account}?secret={secret}&issuer={issuer}&algorithm=SHA1&digits={DIGITS}&period={STEP_SECONDS}"
     )
+}
+
+/// The secret as an authenticator app takes it typed in: base32 without padding.
+pub fn secret_base32(secret: &[u8]) -> String {
+    let text = Secret::from(secret.to_vec()).to_base32();
+    text.trim_end_matches('=').to_owned()
 }
 
 /// A QR code of `text` as a standalone SVG document.

@@ -3,22 +3,27 @@
 
 pub mod api_keys;
 pub mod audit;
+pub mod challenges;
 pub mod deliveries;
 pub mod entity;
 mod error;
+pub mod factors;
+pub mod flows;
 pub mod memberships;
 pub mod orgs;
 pub mod outbox;
 mod page;
 pub mod plans;
 pub mod policies;
+pub mod recovery_codes;
 pub mod secrets;
 pub mod tenants;
+pub mod user_mfa;
 pub mod users;
 
 pub use error::StoreError;
 pub use page::{Page, PageRequest};
-pub use sea_orm::DatabaseConnection;
+pub use sea_orm::{DatabaseConnection, DatabaseTransaction};
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DbBackend};
@@ -60,7 +65,7 @@ pub async fn is_ready(db: &DatabaseConnection) -> Result<bool, StoreError> {
 /// Starts a transaction that will write. On SQLite it takes the write lock at once
 /// (`BEGIN IMMEDIATE`): a deferred transaction that reads and then writes can fail with
 /// "database is locked" when another writer got there first, instead of waiting.
-pub(crate) async fn write_txn(
+pub async fn write_txn(
     db: &DatabaseConnection,
 ) -> Result<sea_orm::DatabaseTransaction, StoreError> {
     let options = sea_orm::TransactionOptions {

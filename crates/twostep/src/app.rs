@@ -10,8 +10,10 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use twostep_api::{AppState, Surfaces};
+use twostep_core::clock::{Clock, SystemClock, TestClock};
 use twostep_core::crypto::SecretBox;
 use twostep_core::secret::{OPERATOR_TOKEN_PREFIX, new_token, token_digest};
+use twostep_core::signing::ResultSigner;
 use twostep_delivery::{
     ConsoleSender, EmailSender, OutboxSender, SesSender, SmsSender, SnsSender, aws_config_from_env,
 };
@@ -23,6 +25,8 @@ use crate::config::{Config, EmailSenderKind, LogFormat, SmsSenderKind};
 
 /// Name of the generated service key file in the data directory.
 const SECRET_KEY_FILE: &str = "twostep-secret.key";
+/// Name of the generated result-token signing key file in the data directory.
+const SIGNING_KEY_FILE: &str = "twostep-signing.key";
 
 fn init_logging(config: &Config) {
     let filter = tracing_subscriber::EnvFilter::try_new(&config.log)
@@ -80,16 +84,23 @@ async fn operator_digest(db: &DatabaseConnection, config: &Config) -> anyhow::Re
     Ok(digest)
 }
 
-/// The service key: configured, or on SQLite generated once into the data directory.
-fn secret_box(config: &Config) -> anyhow::Result<SecretBox> {
-    if let Some(key) = &config.secret_key {
-        return SecretBox::from_base64(key).context("TWOSTEP_SECRET_KEY");
+/// A key from the configuration, or on SQLite one generated once into `file` in the data
+/// directory (0600); with PostgreSQL every process must share it, so it must be configured.
+fn key_text(
+    config: &Config,
+    configured: Option<&String>,
+    setting: &str,
+    file: &str,
+    generate: fn() -> String,
+) -> anyhow::Result<String> {
+    if let Some(key) = configured {
+        return Ok(key.clone());
     }
     anyhow::ensure!(
         config.is_sqlite(),
-        "TWOSTEP_SECRET_KEY is required with PostgreSQL: every process must use the same key"
+        "{setting} is required with PostgreSQL: every process must use the same key"
     );
-    let path = config.data_dir.join(SECRET_KEY_FILE);
+    let path = config.data_dir.join(file);
     if !path.exists() {
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("cannot create {}", config.data_dir.display()))?;
@@ -99,17 +110,39 @@ fn secret_box(config: &Config) -> anyhow::Result<SecretBox> {
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
         match options.open(&path) {
             Ok(mut file) => {
-                std::io::Write::write_all(&mut file, SecretBox::generate_base64().as_bytes())?;
-                tracing::info!(path = %path.display(), "generated the service key");
+                std::io::Write::write_all(&mut file, generate().as_bytes())?;
+                tracing::info!(path = %path.display(), "generated a key");
             }
             // Another process created it first: use theirs.
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
             Err(e) => return Err(e).with_context(|| format!("cannot create {}", path.display())),
         }
     }
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("cannot read {}", path.display()))?;
-    SecretBox::from_base64(&text).with_context(|| format!("{} is not a valid key", path.display()))
+    std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+/// The service key sealing codes and secrets.
+fn secret_box(config: &Config) -> anyhow::Result<SecretBox> {
+    let text = key_text(
+        config,
+        config.secret_key.as_ref(),
+        "TWOSTEP_SECRET_KEY",
+        SECRET_KEY_FILE,
+        SecretBox::generate_base64,
+    )?;
+    SecretBox::from_base64(&text).context("the service key (TWOSTEP_SECRET_KEY) is not valid")
+}
+
+/// The key signing result tokens.
+fn signer(config: &Config) -> anyhow::Result<ResultSigner> {
+    let text = key_text(
+        config,
+        config.signing_key.as_ref(),
+        "TWOSTEP_SIGNING_KEY",
+        SIGNING_KEY_FILE,
+        ResultSigner::generate_base64,
+    )?;
+    ResultSigner::from_base64(&text).context("the signing key (TWOSTEP_SIGNING_KEY) is not valid")
 }
 
 async fn senders(
@@ -222,9 +255,26 @@ pub async fn serve(
     init_logging(&config);
     let db = open(&config, migrate || config.is_sqlite()).await?;
     let operator_token_digest: Arc<[u8]> = operator_digest(&db, &config).await?.into();
+    let queue = Queue::setup(&db)
+        .await
+        .context("cannot set up the job queue")?;
+    let test_clock = config.test_clock.then(|| {
+        tracing::warn!("TWOSTEP_TEST_CLOCK is on: time stands still and POST /testing/clock moves it (tests only)");
+        TestClock::at(SystemClock.now())
+    });
+    let clock: Arc<dyn Clock> = match &test_clock {
+        Some(clock) => Arc::new(clock.clone()),
+        None => Arc::new(SystemClock),
+    };
     let state = AppState {
         db: db.clone(),
         operator_token_digest,
+        queue,
+        secret_box: Arc::new(secret_box(&config)?),
+        signer: Arc::new(signer(&config)?),
+        issuer: config.issuer.clone(),
+        clock,
+        test_clock,
     };
     let stop = shutdown_channel();
     let worker_task = if in_process_worker {

@@ -77,6 +77,29 @@ pub struct SettingsArgs {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub secret_key: Option<String>,
 
+    /// Key signing result tokens (EdDSA): a 32-byte Ed25519 seed, base64. Required with
+    /// PostgreSQL (every process must share it); on SQLite generated once into the data
+    /// directory when unset. Its public half is served at /auth/v1/.well-known/jwks.json.
+    #[arg(
+        long,
+        env = "TWOSTEP_SIGNING_KEY",
+        global = true,
+        hide_env_values = true
+    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signing_key: Option<String>,
+
+    /// `iss` claim of result tokens, e.g. the service's public URL [default: twostep]
+    #[arg(long, env = "TWOSTEP_ISSUER", global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+
+    /// TESTS ONLY: run on a clock that stands still and is moved by `POST /testing/clock`
+    /// (unauthenticated). Never set this in production [default: false]
+    #[arg(long, env = "TWOSTEP_TEST_CLOCK", global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test_clock: Option<bool>,
+
     /// Email sender: `outbox` (stored, readable at /admin/v1/outbox), `console` (the log;
     /// development only) or `ses` (AWS SES v2) [default: outbox]
     #[arg(long, env = "TWOSTEP_EMAIL_SENDER", global = true, value_enum)]
@@ -182,6 +205,13 @@ pub struct Config {
     /// See [`SettingsArgs::secret_key`].
     #[serde(default)]
     pub secret_key: Option<String>,
+    /// See [`SettingsArgs::signing_key`].
+    #[serde(default)]
+    pub signing_key: Option<String>,
+    /// See [`SettingsArgs::issuer`].
+    pub issuer: String,
+    /// See [`SettingsArgs::test_clock`].
+    pub test_clock: bool,
     /// See [`SettingsArgs::email_sender`].
     pub email_sender: EmailSenderKind,
     /// See [`SettingsArgs::sms_sender`].
@@ -219,6 +249,9 @@ impl Default for Config {
             log: "info".to_owned(),
             data_dir: PathBuf::from("."),
             secret_key: None,
+            signing_key: None,
+            issuer: "twostep".to_owned(),
+            test_clock: false,
             email_sender: EmailSenderKind::Outbox,
             sms_sender: SmsSenderKind::Outbox,
             email_from: None,

@@ -4,12 +4,13 @@
 mod account;
 mod audit;
 mod deliveries;
+mod factors;
 mod orgs;
 mod outbox;
 mod plans;
 mod policy;
 mod tenants;
-mod users;
+pub(crate) mod users;
 
 use twostep_core::OrgId;
 use twostep_store::entity::{organization, tenant};
@@ -38,6 +39,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(audit::router())
         .merge(outbox::router())
         .merge(deliveries::router())
+        .merge(factors::router())
 }
 
 /// The calling tenant and its plan.

@@ -229,12 +229,35 @@ async fn effective_policy(
     let user = users::get(&state.db, t.id, user_id.uuid())
         .await?
         .ok_or(ApiError::NotFound)?;
-    let (_, plan) = tenant_plan(&state, &t).await?;
+    let primary = query.primary_method.or_else(|| {
+        user.primary_method
+            .as_deref()
+            .and_then(PrimaryMethod::from_name)
+    });
+    let policy = policy_for(&state, &t, &user, query.org_id, primary).await?;
+    Ok(axum::Json(EffectivePolicyOut {
+        user_id: user_id.to_string(),
+        organization_id: query.org_id.map(|o| o.to_string()),
+        primary_method: primary,
+        policy,
+    }))
+}
+
+/// The effective policy of a sign-in of `user` in `org_id` (the user must be a member)
+/// with `primary` as the primary method.
+pub(crate) async fn policy_for(
+    state: &AppState,
+    t: &Tenant,
+    user: &twostep_store::entity::user::Model,
+    org_id: Option<OrgId>,
+    primary: Option<PrimaryMethod>,
+) -> Result<EffectivePolicy, ApiError> {
+    let (_, plan) = tenant_plan(state, t).await?;
     let env = policies::environment(&state.db, t.id).await?;
-    let org_policy = match query.org_id {
+    let org_policy = match org_id {
         None => None,
         Some(org_id) => {
-            existing_org(&state, &t, org_id).await?;
+            existing_org(state, t, org_id).await?;
             if !memberships::is_member(&state.db, t.id, org_id.uuid(), user.id).await? {
                 return Err(ApiError::field(
                     "org_id",
@@ -248,15 +271,5 @@ async fn effective_policy(
         None => OrgScope::None,
         Some(p) => OrgScope::Org(p.as_ref()),
     };
-    let primary = query.primary_method.or_else(|| {
-        user.primary_method
-            .as_deref()
-            .and_then(PrimaryMethod::from_name)
-    });
-    Ok(axum::Json(EffectivePolicyOut {
-        user_id: user_id.to_string(),
-        organization_id: query.org_id.map(|o| o.to_string()),
-        primary_method: primary,
-        policy: resolve(&env, scope, &plan.entitlements, primary),
-    }))
+    Ok(resolve(&env, scope, &plan.entitlements, primary))
 }

@@ -1,6 +1,6 @@
 //! Which policy a sign-in uses, and why.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{
@@ -18,7 +18,7 @@ pub enum OrgScope<'a> {
 }
 
 /// Where the effective policy came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PolicySource {
     /// The tenant's environment policy.
@@ -28,7 +28,7 @@ pub enum PolicySource {
 }
 
 /// The rule that decided.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Decision {
     /// The sign-in has no organization.
@@ -43,18 +43,26 @@ pub enum Decision {
     OrganizationPolicySuspended,
 }
 
+/// The rule that left a factor type out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ExclusionReason {
+    /// It rides the same channel as the primary sign-in method.
+    SameAsPrimary,
+}
+
 /// Why a factor type is not offered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ExcludedFactor {
     /// The factor type left out.
     #[serde(rename = "type")]
     pub factor: FactorType,
     /// Always `same_as_primary` for now.
-    pub reason: &'static str,
+    pub reason: ExclusionReason,
 }
 
 /// The policy a sign-in uses, with the reasons.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct EffectivePolicy {
     /// Whether MFA is off, optional or required.
     pub mode: EnvMode,
@@ -118,7 +126,7 @@ pub fn resolve(
             .into_iter()
             .map(|factor| ExcludedFactor {
                 factor,
-                reason: "same_as_primary",
+                reason: ExclusionReason::SameAsPrimary,
             })
             .collect(),
         factors,

@@ -1,0 +1,203 @@
+//! Codes: sending email/SMS codes through the delivery pipeline, and checking a TOTP or
+//! email/SMS code with single use enforced in the database.
+
+use chrono::{DateTime, Duration, Utc};
+use twostep_core::otp;
+use twostep_core::policy::FactorType;
+use twostep_core::throttle::{self, Gate};
+use twostep_core::totp::TotpKey;
+use twostep_queue::{Enqueued, Outgoing};
+use twostep_store::entity::{challenge, factor};
+use twostep_store::{challenges, factors, tenants, user_mfa};
+use uuid::Uuid;
+
+use super::Flow;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Seconds between two codes for one factor.
+pub const RESEND_COOLDOWN_SECONDS: i64 = 30;
+/// Codes sent to one user per hour.
+pub const SENDS_PER_USER_HOUR: usize = 5;
+
+/// The type of a stored factor.
+pub fn factor_type(row: &factor::Model) -> Result<FactorType, ApiError> {
+    match row.factor_type.as_str() {
+        "totp" => Ok(FactorType::Totp),
+        "email" => Ok(FactorType::Email),
+        "sms" => Ok(FactorType::Sms),
+        other => Err(ApiError::Internal(anyhow::anyhow!("factor type {other}"))),
+    }
+}
+
+/// Refuses with 423 while the user must wait or is blocked.
+pub async fn gate(state: &AppState, flow: &Flow) -> Result<(), ApiError> {
+    let row = user_mfa::get(&state.db, flow.row.tenant_id, flow.row.user_id).await?;
+    let (failures, last) = row.map_or((0, None), |r| (r.failures.max(0) as u32, r.last_failure_at));
+    match throttle::gate(failures, last, state.clock.now()) {
+        Gate::Open => Ok(()),
+        Gate::Wait(seconds) => Err(ApiError::FactorLocked(Some(seconds.max(1) as u64))),
+        Gate::Blocked => Err(ApiError::FactorLocked(None)),
+    }
+}
+
+/// A sent code: the challenge and when it expires.
+pub struct Sent {
+    /// The challenge.
+    pub challenge: challenge::Model,
+}
+
+/// Sends a fresh code for `factor` in `flow`: resend cooldown and per-user limit first,
+/// then the tenant's hourly caps (in the delivery pipeline); the previous code is void.
+pub async fn send(state: &AppState, flow: &Flow, factor: &factor::Model) -> Result<Sent, ApiError> {
+    let now = state.clock.now();
+    let (tenant_id, user_id) = (flow.row.tenant_id, flow.row.user_id);
+    if let Some(last) = challenges::latest(&state.db, tenant_id, factor.id).await? {
+        let free_at = last.created_at + Duration::seconds(RESEND_COOLDOWN_SECONDS);
+        if free_at > now {
+            return Err(ApiError::RateLimited(seconds_until(free_at, now)));
+        }
+    }
+    let recent =
+        challenges::recent(&state.db, tenant_id, user_id, now - Duration::hours(1)).await?;
+    if recent.len() >= SENDS_PER_USER_HOUR {
+        let oldest = recent.iter().min().copied().unwrap_or(now);
+        return Err(ApiError::RateLimited(seconds_until(
+            oldest + Duration::hours(1),
+            now,
+        )));
+    }
+    let channel = match factor_type(factor)? {
+        FactorType::Email => "email",
+        FactorType::Sms => "sms",
+        FactorType::Totp => {
+            return Err(ApiError::field(
+                "factor_id",
+                "a totp factor needs no code to be sent",
+            ));
+        }
+    };
+    let destination = factor
+        .destination
+        .clone()
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("factor without destination")))?;
+    let tenant = tenants::get(&state.db, tenant_id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let caps = tenants::delivery_caps(&tenant);
+    let caps = if channel == "sms" {
+        caps.sms
+    } else {
+        caps.email
+    };
+    let otp_settings = flow.policy.otp;
+    let code = otp::generate(otp_settings.length);
+    let challenge_id = Uuid::now_v7();
+    let expires_at = now + Duration::seconds(i64::from(otp_settings.ttl_seconds));
+    let message = Outgoing {
+        tenant_id,
+        channel,
+        destination,
+        code: code.clone(),
+        expires_at,
+    };
+    let queued = twostep_queue::enqueue(
+        &state.db,
+        &state.queue,
+        &state.secret_box,
+        message,
+        caps.into(),
+    )
+    .await
+    .map_err(|e| ApiError::Internal(e.into()))?;
+    let delivery_id = match queued {
+        Enqueued::Capped { retry_after } => return Err(ApiError::RateLimited(retry_after)),
+        Enqueued::Queued(id) => id,
+    };
+    let challenge = challenges::create(
+        &state.db,
+        challenges::NewChallenge {
+            id: challenge_id,
+            tenant_id,
+            user_id,
+            flow_id: flow.row.id,
+            factor_id: factor.id,
+            code_digest: otp::digest(state.secret_box.mac_key(), challenge_id.as_bytes(), &code)
+                .to_vec(),
+            max_attempts: otp_settings.max_attempts as i32,
+            delivery_id: Some(delivery_id),
+            expires_at,
+        },
+        now,
+    )
+    .await?;
+    Ok(Sent { challenge })
+}
+
+fn seconds_until(at: DateTime<Utc>, now: DateTime<Utc>) -> u64 {
+    let millis = (at - now).num_milliseconds().max(1000);
+    ((millis + 999) / 1000) as u64
+}
+
+/// What checking a code found.
+pub enum Checked {
+    /// Right, and now used up.
+    Accepted,
+    /// Wrong or already used; `Some(n)` guesses left on the challenge.
+    Rejected(Option<u32>),
+    /// The challenge is past its expiry, replaced, or out of attempts.
+    Expired,
+}
+
+/// Checks `code` for `factor` in `flow`. A TOTP step, like an email/SMS code, is taken
+/// by compare-and-set, so of many concurrent right answers one is accepted.
+pub async fn check(
+    state: &AppState,
+    flow: &Flow,
+    factor: &factor::Model,
+    code: &str,
+) -> Result<Checked, ApiError> {
+    let now = state.clock.now();
+    match factor_type(factor)? {
+        FactorType::Totp => {
+            let sealed = factor
+                .secret
+                .as_deref()
+                .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("totp factor without secret")))?;
+            let secret = state
+                .secret_box
+                .open(sealed, factor.id.as_bytes())
+                .map_err(|e| ApiError::Internal(e.into()))?;
+            let key = TotpKey::new(&secret).map_err(|e| ApiError::Internal(e.into()))?;
+            let time = u64::try_from(now.timestamp()).unwrap_or(0);
+            let accepted = match key.verify(code, time) {
+                Some(step) => factors::take_step(&state.db, factor.id, step, now).await?,
+                None => false,
+            };
+            Ok(if accepted {
+                Checked::Accepted
+            } else {
+                Checked::Rejected(None)
+            })
+        }
+        FactorType::Email | FactorType::Sms => {
+            let Some(challenge) =
+                challenges::open_for(&state.db, flow.row.tenant_id, flow.row.id, factor.id).await?
+            else {
+                return Ok(Checked::Expired);
+            };
+            if challenge.expires_at <= now || challenge.attempts >= challenge.max_attempts {
+                return Ok(Checked::Expired);
+            }
+            let key = state.secret_box.mac_key();
+            if otp::matches(key, challenge.id.as_bytes(), code, &challenge.code_digest)
+                && challenges::consume(&state.db, challenge.id, now).await?
+            {
+                factors::touch(&state.db, factor.id, now).await?;
+                return Ok(Checked::Accepted);
+            }
+            let left = challenges::fail(&state.db, challenge.id).await?;
+            Ok(Checked::Rejected(Some(left)))
+        }
+    }
+}
