@@ -172,6 +172,9 @@ pub struct TestTenant {
 /// codes the server opens.
 pub const TEST_SECRET_KEY: &str = "dHdvc3RlcC10ZXN0LWtleS0wMTIzNDU2Nzg5YWJjZGU=";
 
+/// The result-token signing key of every test server (base64 Ed25519 seed).
+pub const TEST_SIGNING_KEY: &str = "c2lnbmluZy1rZXktZm9yLXR3b3N0ZXAtdGVzdHMtMDE=";
+
 fn binary() -> &'static str {
     env!("CARGO_BIN_EXE_twostep")
 }
@@ -235,6 +238,8 @@ impl Server {
             .env_remove("TWOSTEP_OPERATOR_TOKEN")
             .env_remove("TWOSTEP_CONFIG")
             .env("TWOSTEP_SECRET_KEY", TEST_SECRET_KEY)
+            .env("TWOSTEP_SIGNING_KEY", TEST_SIGNING_KEY)
+            .env("TWOSTEP_TEST_CLOCK", "true")
             .env("TWOSTEP_EMAIL_SENDER", "outbox")
             .env("TWOSTEP_SMS_SENDER", "outbox")
             .stdout(Stdio::piped())

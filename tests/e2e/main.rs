@@ -2,6 +2,7 @@
 //! Every scenario runs on SQLite, and on PostgreSQL when `TWOSTEP_TEST_DATABASE_URL`
 //! names a server database the tests may create databases from (they say when skipped).
 
+mod flows;
 mod harness;
 mod scenarios;
 
@@ -49,4 +50,14 @@ on_both_backends!(
     two_workers_share_the_queue,
     worker_stops_gracefully,
     worker_sends_through_aws,
+    totp_enrollment_and_sign_in,
+    email_and_sms_enrollment_and_sign_in,
+    optional_policy_offers_and_skips,
+    per_org_policy_applies_in_its_org_only,
+    same_as_primary_is_not_offered,
+    recovery_codes_work_once_and_regenerate,
+    concurrent_verifies_accept_one,
+    failures_throttle_until_time_or_reset,
+    codes_and_flows_expire,
+    no_plaintext_secrets_at_rest,
 );

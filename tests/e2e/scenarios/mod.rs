@@ -1,6 +1,8 @@
 //! The scenarios, grouped by concern; each takes a freshly started server.
 
 mod admin;
+mod auth;
+mod auth_limits;
 mod errors;
 mod isolation;
 mod ops;
@@ -8,6 +10,8 @@ mod policy;
 mod worker;
 
 pub use admin::*;
+pub use auth::*;
+pub use auth_limits::*;
 pub use errors::*;
 pub use isolation::*;
 pub use ops::*;

@@ -98,6 +98,9 @@ impl Flow {
     pub fn expect(&self, states: &[FlowState], step: &str) -> Result<(), ApiError> {
         if states.contains(&self.state) {
             Ok(())
+        } else if self.state == FlowState::Locked {
+            // Locked only by the failure block: say so, as a verify would.
+            Err(ApiError::FactorLocked(None))
         } else {
             Err(ApiError::FlowState(format!(
                 "{step} is not possible while the flow is {}",

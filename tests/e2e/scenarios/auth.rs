@@ -1,0 +1,673 @@
+//! Auth flows end to end: enrollment and sign-in with each factor type, the policy's say,
+//! recovery codes and the signed result.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::flows::{pyjwt_verify, pyotp_at};
+use crate::harness::Server;
+
+fn strs(v: &Value) -> Vec<String> {
+    v.as_array()
+        .expect("array")
+        .iter()
+        .map(|x| x.as_str().expect("string").to_owned())
+        .collect()
+}
+
+pub async fn totp_enrollment_and_sign_in(s: Server) {
+    let t = s.tenant("Acme Corp", "pro").await;
+    s.policy(&t, json!({ "mode": "required", "factors": ["totp"] }))
+        .await;
+    let user = s.user(&t, "alice", "password").await;
+    let flow = s
+        .flow(
+            &t,
+            json!({ "external_user_id": "alice", "primary_method": "password" }),
+        )
+        .await;
+    assert_eq!(flow.started["state"], "enrollment_required");
+    assert_eq!(flow.started["available_factor_types"], json!(["totp"]));
+
+    let (status, enrolled) = s
+        .step(
+            &flow,
+            Method::POST,
+            "/enrollments",
+            Some(json!({ "type": "totp" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{enrolled}");
+    let uri = enrolled["otpauth_uri"].as_str().unwrap();
+    let secret = enrolled["secret"].as_str().unwrap();
+    assert!(
+        uri.starts_with("otpauth://totp/Acme%20Corp:alice%40example.com?"),
+        "{uri}"
+    );
+    assert!(
+        uri.contains(&format!("secret={secret}&")) && !secret.contains('='),
+        "{uri}"
+    );
+    assert!(
+        uri.contains("issuer=Acme%20Corp") && uri.contains("algorithm=SHA1&digits=6&period=30")
+    );
+    assert_eq!(secret.len(), 32, "160-bit secret");
+    assert!(enrolled["qr_svg"].as_str().unwrap().contains("<svg"));
+
+    // A wrong code first: refused, counted.
+    let verify_path = format!(
+        "/enrollments/{}/verify",
+        enrolled["enrollment_id"].as_str().unwrap()
+    );
+    let now = s.now().await;
+    let code = pyotp_at(uri, now);
+    let wrong = format!("{:06}", (code.parse::<u32>().unwrap() + 1) % 1_000_000);
+    let (status, problem) = s
+        .step(
+            &flow,
+            Method::POST,
+            &verify_path,
+            Some(json!({ "code": wrong })),
+        )
+        .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_code"))
+    );
+    assert_eq!(problem["attempts_remaining"], 4);
+
+    let (status, verified) = s
+        .step(
+            &flow,
+            Method::POST,
+            &verify_path,
+            Some(json!({ "code": code })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{verified}");
+    assert_eq!(verified["state"], "completed");
+    let codes = strs(&verified["recovery_codes"]);
+    assert_eq!(codes.len(), 10);
+    assert!(
+        codes
+            .iter()
+            .all(|c| c.len() == 19 && c.split('-').count() == 4),
+        "{codes:?}"
+    );
+
+    // The result verifies with PyJWT against the published keys, for this tenant only.
+    let jwks = s
+        .expect(
+            Method::GET,
+            "/auth/v1/.well-known/jwks.json",
+            "",
+            None,
+            StatusCode::OK,
+        )
+        .await;
+    let token = verified["result_token"].as_str().unwrap();
+    let claims = pyjwt_verify(&jwks, token, &t.id, 0).expect("verifies");
+    assert_eq!(claims["sub"], user.as_str());
+    assert_eq!(claims["aud"], t.id.as_str());
+    assert_eq!(claims["flow_id"], flow.id.as_str());
+    assert_eq!(claims["amr"], json!(["pwd", "otp", "mfa"]));
+    assert_eq!(claims["acr"], "mfa");
+    assert_eq!(
+        claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
+        300
+    );
+    let other = s.tenant("Other", "pro").await;
+    assert!(
+        pyjwt_verify(&jwks, token, &other.id, 0).is_err(),
+        "another tenant's audience"
+    );
+    // The tenant's backend reads the outcome with its API key.
+    let seen = s
+        .expect(Method::GET, &flow.path(""), &t.key, None, StatusCode::OK)
+        .await;
+    assert_eq!(
+        (seen["state"].as_str(), seen["result_token"].as_str()),
+        (Some("completed"), Some(token))
+    );
+    // Another tenant's key does not see the flow.
+    s.expect_problem(
+        Method::GET,
+        &flow.path(""),
+        &other.key,
+        None,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    // A completed flow is not verified again.
+    s.expect_problem(
+        Method::POST,
+        &flow.path(&verify_path),
+        &flow.token,
+        Some(json!({ "code": code })),
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+
+    // Sign-in: challenge_required; the step used at enrollment is spent.
+    let again = s.flow_for(&t, &user).await;
+    assert_eq!(again.started["state"], "challenge_required");
+    let factor_id = again.started["factors"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(again.started["factors"][0]["type"], "totp");
+    let (status, problem) = s
+        .step(
+            &again,
+            Method::POST,
+            "/verify",
+            Some(json!({ "factor_id": factor_id, "code": code })),
+        )
+        .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_code")),
+        "replayed step"
+    );
+    let later = s.advance(30.0).await;
+    let fresh = pyotp_at(uri, later);
+    let (status, done) = s
+        .step(
+            &again,
+            Method::POST,
+            "/verify",
+            Some(json!({ "factor_id": factor_id, "code": fresh })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    assert_eq!(done["state"], "completed");
+    assert!(
+        done.get("recovery_codes").is_none(),
+        "codes are shown with the first factor only"
+    );
+    pyjwt_verify(&jwks, done["result_token"].as_str().unwrap(), &t.id, 120).expect("verifies");
+    // The same code in another flow: refused.
+    let third = s.flow_for(&t, &user).await;
+    let (status, _) = s
+        .step(
+            &third,
+            Method::POST,
+            "/verify",
+            Some(json!({ "factor_id": factor_id, "code": fresh })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    // The admin side sees the factor and the codes.
+    let factors = s
+        .expect(
+            Method::GET,
+            &format!("/admin/v1/users/{user}/factors"),
+            &t.key,
+            None,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(factors["recovery_codes_remaining"], 10);
+    assert_eq!(factors["data"][0]["type"], "totp");
+    assert_eq!(factors["data"][0]["status"], "active");
+    assert!(factors["data"][0]["last_used_at"].is_string());
+    let events = s
+        .expect(
+            Method::GET,
+            &format!("/admin/v1/audit-events?user_id={user}"),
+            &t.key,
+            None,
+            StatusCode::OK,
+        )
+        .await;
+    let actions: Vec<&str> = events["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    for action in ["mfa.enrolled", "mfa.verified", "mfa.verification_failed"] {
+        assert!(actions.contains(&action), "{action} in {actions:?}");
+    }
+}
+
+pub async fn email_and_sms_enrollment_and_sign_in(s: Server) {
+    let t = s.tenant("Acme", "pro").await;
+    s.policy(
+        &t,
+        json!({ "mode": "required", "factors": ["email", "sms"] }),
+    )
+    .await;
+    let user = s.user_with(&t, json!({ "external_id": "bob", "email": "bob@example.com", "primary_method": "password" })).await;
+    let flow = s.flow_for(&t, &user).await;
+    let (status, enrolled) = s
+        .step(
+            &flow,
+            Method::POST,
+            "/enrollments",
+            Some(json!({ "type": "email" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{enrolled}");
+    assert_eq!(enrolled["masked"], "b***@example.com");
+    let code = s.nth_code(&t, "bob@example.com", 1).await;
+    let verify = format!(
+        "/enrollments/{}/verify",
+        enrolled["enrollment_id"].as_str().unwrap()
+    );
+    let (status, done) = s
+        .step(&flow, Method::POST, &verify, Some(json!({ "code": code })))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    assert_eq!(strs(&done["recovery_codes"]).len(), 10);
+
+    // Sign-in by email: a resend within 30 s is refused, a later one voids the first code.
+    let flow = s.flow_for(&t, &user).await;
+    assert_eq!(flow.started["state"], "challenge_required");
+    let factor = flow.started["factors"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    s.advance(31.0).await;
+    let (status, sent) = s
+        .step(
+            &flow,
+            Method::POST,
+            "/challenges",
+            Some(json!({ "factor_id": factor })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{sent}");
+    assert!(sent["challenge_id"].as_str().unwrap().starts_with("chl_"));
+    let (status, problem) = s
+        .step(
+            &flow,
+            Method::POST,
+            "/challenges",
+            Some(json!({ "factor_id": factor })),
+        )
+        .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (StatusCode::TOO_MANY_REQUESTS, Some("rate_limited"))
+    );
+    let first = s.nth_code(&t, "bob@example.com", 2).await;
+    s.advance(30.0).await;
+    s.step(
+        &flow,
+        Method::POST,
+        "/challenges",
+        Some(json!({ "factor_id": factor })),
+    )
+    .await;
+    let second = s.nth_code(&t, "bob@example.com", 3).await;
+    if first != second {
+        let (status, problem) = s
+            .step(
+                &flow,
+                Method::POST,
+                "/verify",
+                Some(json!({ "factor_id": factor, "code": first })),
+            )
+            .await;
+        assert_eq!(
+            status,
+            StatusCode::BAD_REQUEST,
+            "the voided code: {problem}"
+        );
+    }
+    let (status, done) = s
+        .step(
+            &flow,
+            Method::POST,
+            "/verify",
+            Some(json!({ "factor_id": factor, "code": second })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    assert_eq!(done["state"], "completed");
+
+    // SMS, for a user with a phone number.
+    let carol = s
+        .user_with(
+            &t,
+            json!({ "external_id": "carol", "phone": "+14155550123" }),
+        )
+        .await;
+    let flow = s.flow_for(&t, &carol).await;
+    let (status, enrolled) = s
+        .step(
+            &flow,
+            Method::POST,
+            "/enrollments",
+            Some(json!({ "type": "sms" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{enrolled}");
+    assert!(enrolled["masked"].as_str().unwrap().ends_with("0123"));
+    let code = s.nth_code(&t, "+14155550123", 1).await;
+    let verify = format!(
+        "/enrollments/{}/verify",
+        enrolled["enrollment_id"].as_str().unwrap()
+    );
+    let (status, done) = s
+        .step(&flow, Method::POST, &verify, Some(json!({ "code": code })))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    let flow = s.flow_for(&t, &carol).await;
+    let factor = flow.started["factors"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(flow.started["factors"][0]["type"], "sms");
+    s.advance(31.0).await;
+    s.step(
+        &flow,
+        Method::POST,
+        "/challenges",
+        Some(json!({ "factor_id": factor })),
+    )
+    .await;
+    let code = s.nth_code(&t, "+14155550123", 2).await;
+    let (status, done) = s
+        .step(
+            &flow,
+            Method::POST,
+            "/verify",
+            Some(json!({ "factor_id": factor, "code": code })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    // The code was used: a second verify of it (in a new flow) fails.
+    let flow = s.flow_for(&t, &carol).await;
+    let (status, _) = s
+        .step(
+            &flow,
+            Method::POST,
+            "/verify",
+            Some(json!({ "factor_id": factor, "code": code })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+pub async fn optional_policy_offers_and_skips(s: Server) {
+    let t = s.tenant("Acme", "pro").await;
+    s.policy(&t, json!({ "mode": "optional", "factors": ["totp"] }))
+        .await;
+    let user = s.user(&t, "dan", "password").await;
+    let flow = s.flow_for(&t, &user).await;
+    assert_eq!(flow.started["state"], "enrollment_offered");
+    let (status, done) = s.step(&flow, Method::POST, "/skip", None).await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    assert_eq!(done["state"], "completed");
+    let jwks = s
+        .expect(
+            Method::GET,
+            "/auth/v1/.well-known/jwks.json",
+            "",
+            None,
+            StatusCode::OK,
+        )
+        .await;
+    let claims = pyjwt_verify(&jwks, done["result_token"].as_str().unwrap(), &t.id, 0).unwrap();
+    assert_eq!(
+        (claims["acr"].as_str(), claims["amr"].clone()),
+        (Some("1fa"), json!(["pwd"]))
+    );
+    // Skipped once: later flows complete at once while the policy stays optional.
+    let next = s.flow_for(&t, &user).await;
+    assert_eq!(next.started["state"], "completed");
+    assert!(next.started["result_token"].is_string());
+    // Skipping twice, or skipping a completed flow, is a state error.
+    s.expect_problem(
+        Method::POST,
+        &flow.path("/skip"),
+        &flow.token,
+        None,
+        StatusCode::CONFLICT,
+        "flow_state",
+    )
+    .await;
+
+    // Mode off: completed at once.
+    s.policy(&t, json!({ "mode": "off" })).await;
+    let eve = s.user(&t, "eve", "password").await;
+    assert_eq!(s.flow_for(&t, &eve).await.started["state"], "completed");
+
+    // Required: no skipping.
+    s.policy(&t, json!({ "mode": "required", "factors": ["totp"] }))
+        .await;
+    let flow = s.flow_for(&t, &eve).await;
+    assert_eq!(flow.started["state"], "enrollment_required");
+    s.expect_problem(
+        Method::POST,
+        &flow.path("/skip"),
+        &flow.token,
+        None,
+        StatusCode::CONFLICT,
+        "flow_state",
+    )
+    .await;
+}
+
+pub async fn per_org_policy_applies_in_its_org_only(s: Server) {
+    let t = s.tenant("Acme", "scale").await;
+    s.policy(&t, json!({ "mode": "off", "factors": ["totp"] }))
+        .await;
+    let strict = s.org(&t, "strict").await;
+    let relaxed = s.org(&t, "relaxed").await;
+    s.expect(
+        Method::PUT,
+        &format!("/admin/v1/organizations/{strict}/mfa-policy"),
+        &t.key,
+        Some(json!({ "mode": "required" })),
+        StatusCode::OK,
+    )
+    .await;
+    let user = s.user(&t, "fay", "password").await;
+    for org in [&strict, &relaxed] {
+        s.expect(
+            Method::PUT,
+            &format!("/admin/v1/organizations/{org}/members/{user}"),
+            &t.key,
+            None,
+            StatusCode::NO_CONTENT,
+        )
+        .await;
+    }
+    let in_org = |org: &str| json!({ "user_id": user, "org_id": org });
+    assert_eq!(
+        s.flow(&t, in_org(&strict)).await.started["state"],
+        "enrollment_required"
+    );
+    assert_eq!(
+        s.flow(&t, in_org(&relaxed)).await.started["state"],
+        "completed"
+    );
+    assert_eq!(s.flow_for(&t, &user).await.started["state"], "completed");
+    // A flow in an organization the user is not a member of is refused.
+    let other = s.org(&t, "other").await;
+    let (status, _) = s
+        .call(Method::POST, "/auth/v1/flows", &t.key, Some(in_org(&other)))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    // Forced downgrade: the org policy is suspended, the environment policy applies.
+    s.expect(
+        Method::PUT,
+        &format!("/admin/v1/tenants/{}/plan", t.id),
+        &s.operator,
+        Some(json!({ "plan_id": "pro", "force": true })),
+        StatusCode::OK,
+    )
+    .await;
+    let flow = s.flow(&t, in_org(&strict)).await;
+    assert_eq!(flow.started["state"], "completed");
+}
+
+pub async fn same_as_primary_is_not_offered(s: Server) {
+    let t = s.tenant("Acme", "pro").await;
+    s.policy(
+        &t,
+        json!({ "mode": "required", "factors": ["email", "totp"] }),
+    )
+    .await;
+    let user = s.user(&t, "gus", "email_code").await;
+    let flow = s.flow_for(&t, &user).await;
+    assert_eq!(flow.started["available_factor_types"], json!(["totp"]));
+    s.expect_problem(
+        Method::POST,
+        &flow.path("/enrollments"),
+        &flow.token,
+        Some(json!({ "type": "email" })),
+        StatusCode::CONFLICT,
+        "no_eligible_factor",
+    )
+    .await;
+    // With only email allowed, nothing is left for this user.
+    s.policy(&t, json!({ "mode": "required", "factors": ["email"] }))
+        .await;
+    s.expect_problem(
+        Method::POST,
+        "/auth/v1/flows",
+        &t.key,
+        Some(json!({ "user_id": user })),
+        StatusCode::CONFLICT,
+        "no_eligible_factor",
+    )
+    .await;
+    // A password user is offered email.
+    let pw = s.user(&t, "hal", "password").await;
+    assert_eq!(
+        s.flow_for(&t, &pw).await.started["available_factor_types"],
+        json!(["email"])
+    );
+    // Unless the policy allows the same channel.
+    s.policy(
+        &t,
+        json!({ "mode": "required", "factors": ["email"], "allow_same_as_primary": true }),
+    )
+    .await;
+    assert_eq!(
+        s.flow_for(&t, &user).await.started["available_factor_types"],
+        json!(["email"])
+    );
+}
+
+pub async fn recovery_codes_work_once_and_regenerate(s: Server) {
+    let t = s.tenant("Acme", "pro").await;
+    s.policy(&t, json!({ "mode": "required", "factors": ["totp"] }))
+        .await;
+    let user = s.user(&t, "ivy", "password").await;
+    let (enrolled, verified) = s.enroll_totp(&s.flow_for(&t, &user).await).await;
+    let codes = strs(&verified["recovery_codes"]);
+    // Lower case without dashes is the same code.
+    let typed = codes[0].replace('-', "").to_lowercase();
+    let flow = s.flow_for(&t, &user).await;
+    assert_eq!(flow.started["recovery_codes_available"], true);
+    let (status, done) = s
+        .step(
+            &flow,
+            Method::POST,
+            "/verify",
+            Some(json!({ "recovery_code": typed })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    assert_eq!(done["recovery_codes_remaining"], 9);
+    let flow = s.flow_for(&t, &user).await;
+    let (status, problem) = s
+        .step(
+            &flow,
+            Method::POST,
+            "/verify",
+            Some(json!({ "recovery_code": codes[0] })),
+        )
+        .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_code")),
+        "used once"
+    );
+    // Renewing needs a flow completed with MFA.
+    s.expect_problem(
+        Method::POST,
+        &flow.path("/recovery-codes"),
+        &flow.token,
+        None,
+        StatusCode::CONFLICT,
+        "flow_state",
+    )
+    .await;
+    let (status, _) = s
+        .step(
+            &flow,
+            Method::POST,
+            "/verify",
+            Some(json!({ "recovery_code": codes[1] })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let renewed = s
+        .expect(
+            Method::POST,
+            &flow.path("/recovery-codes"),
+            &flow.token,
+            None,
+            StatusCode::CREATED,
+        )
+        .await;
+    let fresh = strs(&renewed["recovery_codes"]);
+    assert_eq!(fresh.len(), 10);
+    let factors = s
+        .expect(
+            Method::GET,
+            &format!("/admin/v1/users/{user}/factors"),
+            &t.key,
+            None,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(factors["recovery_codes_remaining"], 10);
+    // The old set is void, the new one works.
+    let flow = s.flow_for(&t, &user).await;
+    let (status, _) = s
+        .step(
+            &flow,
+            Method::POST,
+            "/verify",
+            Some(json!({ "recovery_code": codes[2] })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    s.advance(30.0 * 60.0).await; // past the wait the failures above earned
+    let flow = s.flow_for(&t, &user).await;
+    let (status, done) = s
+        .step(
+            &flow,
+            Method::POST,
+            "/verify",
+            Some(json!({ "recovery_code": fresh[5] })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    let events = s
+        .expect(
+            Method::GET,
+            &format!("/admin/v1/audit-events?type=mfa.recovery_code_used&user_id={user}"),
+            &t.key,
+            None,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(events["data"].as_array().unwrap().len(), 3);
+    assert!(
+        enrolled["enrollment_id"]
+            .as_str()
+            .unwrap()
+            .starts_with("fct_")
+    );
+}
