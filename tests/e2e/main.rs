@@ -46,6 +46,7 @@ on_both_backends!(
     pagination_walks_every_item,
     concurrent_writes_all_succeed,
     readme_walkthrough_works,
+    readme_sign_in_walkthrough_works,
     worker_recovers_after_a_crash,
     two_workers_share_the_queue,
     worker_stops_gracefully,

@@ -93,14 +93,12 @@ pub async fn ops_endpoints_and_graceful_shutdown(mut s: Server) {
     assert!(s.logs().iter().any(|l| l.contains("\"stopped\"")));
 }
 
-/// The README's curl walkthrough, run as written (but for the token and address).
-pub async fn readme_walkthrough_works(s: Server) {
+/// The first `sh` block under `heading` in the README, run with bash against `s` as
+/// written but for the operator token, the address and `prelude`; its stdout.
+async fn run_readme_section(s: Server, heading: &str, prelude: &str) -> String {
     let readme =
         std::fs::read_to_string(format!("{}/../../README.md", env!("CARGO_MANIFEST_DIR"))).unwrap();
-    let section = readme
-        .split("## Walkthrough with curl")
-        .nth(1)
-        .expect("walkthrough section");
+    let section = readme.split(heading).nth(1).expect("walkthrough section");
     let script = section
         .split("```sh\n")
         .nth(1)
@@ -116,6 +114,10 @@ pub async fn readme_walkthrough_works(s: Server) {
             &format!("OP={}", s.operator),
         )
         .replace("API=http://127.0.0.1:8080", &format!("API={}", s.base));
+    // The prelude goes after the variables and the `json` helper it may use.
+    let (head, rest) = script.split_once("\njson()").expect("json helper");
+    let (json_line, rest) = rest.split_once('\n').expect("lines");
+    let script = format!("{head}\njson(){json_line}\n{prelude}\n{rest}");
     let server = std::sync::Arc::new(s);
     let out = tokio::task::spawn_blocking(move || {
         std::process::Command::new("bash")
@@ -125,12 +127,19 @@ pub async fn readme_walkthrough_works(s: Server) {
     })
     .await
     .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),
         "walkthrough failed: {stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    drop(server);
+    stdout
+}
+
+/// The README's curl walkthrough, run as written (but for the token and address).
+pub async fn readme_walkthrough_works(s: Server) {
+    let stdout = run_readme_section(s, "## Walkthrough with curl", "").await;
     for expected in [
         "\"id\":\"scale\"",
         "204",
@@ -145,5 +154,27 @@ pub async fn readme_walkthrough_works(s: Server) {
             "walkthrough output lacks {expected}: {stdout}"
         );
     }
-    drop(server);
+}
+
+/// The README's sign-in walkthrough, as written. `oathtool` is stood in for by pyotp (an
+/// independent implementation; oathtool needs a system package) at the server's clock.
+pub async fn readme_sign_in_walkthrough_works(s: Server) {
+    let python = crate::flows::python();
+    let prelude = format!(
+        r#"oathtool() {{ local t; t=$(curl -s -X POST "$API/testing/clock" -H 'Content-Type: application/json' -d '{{}}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["unix"])'); "{python}" -c 'import sys, pyotp; print(pyotp.TOTP(sys.argv[1]).at(int(sys.argv[2])))' "${{@: -1}}" "$t"; }}"#
+    );
+    let stdout = run_readme_section(s, "## Sign-in walkthrough with curl", &prelude).await;
+    for expected in [
+        "\"state\":\"enrollment_required\"",
+        "otpauth://totp/Acme:grace%40example.com?secret=",
+        "\"recovery_codes\":[",
+        "\"state\":\"completed\"",
+        "\"result_token\":\"ey",
+        "\"kty\":\"OKP\"",
+    ] {
+        assert!(
+            stdout.contains(expected),
+            "sign-in walkthrough output lacks {expected}: {stdout}"
+        );
+    }
 }
