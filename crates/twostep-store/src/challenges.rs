@@ -131,12 +131,14 @@ pub async fn recent(
 /// of that no longer holds (another request consumed it first, among others).
 pub async fn consume(
     conn: &impl ConnectionTrait,
+    tenant_id: Uuid,
     id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
     let done = Entity::update_many()
         .col_expr(Column::Status, Expr::value(USED))
         .filter(Column::Id.eq(id))
+        .filter(Column::TenantId.eq(tenant_id))
         .filter(Column::Status.eq(OPEN))
         .filter(Column::ExpiresAt.gt(now))
         .filter(Expr::col(Column::Attempts).lt(Expr::col(Column::MaxAttempts)))
@@ -147,15 +149,21 @@ pub async fn consume(
 }
 
 /// Counts a wrong guess; returns the attempts left on the challenge.
-pub async fn fail(conn: &impl ConnectionTrait, id: Uuid) -> Result<u32, StoreError> {
+pub async fn fail(
+    conn: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    id: Uuid,
+) -> Result<u32, StoreError> {
     Entity::update_many()
         .col_expr(Column::Attempts, Expr::col(Column::Attempts).add(1))
         .filter(Column::Id.eq(id))
+        .filter(Column::TenantId.eq(tenant_id))
         .filter(Column::Status.eq(OPEN))
         .filter(Expr::col(Column::Attempts).lt(Expr::col(Column::MaxAttempts)))
         .exec(conn)
         .await?;
     let left = Entity::find_by_id(id)
+        .filter(Column::TenantId.eq(tenant_id))
         .one(conn)
         .await?
         .map_or(0, |c| Ord::max(c.max_attempts - c.attempts, 0));

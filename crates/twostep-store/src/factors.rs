@@ -93,6 +93,7 @@ pub async fn for_user(
 /// it was already used (a replay) or an older step.
 pub async fn take_step(
     conn: &impl ConnectionTrait,
+    tenant_id: Uuid,
     id: Uuid,
     step: u64,
     now: DateTime<Utc>,
@@ -103,6 +104,7 @@ pub async fn take_step(
         .col_expr(Column::LastUsedAt, Expr::value(now))
         .col_expr(Column::UpdatedAt, Expr::value(now))
         .filter(Column::Id.eq(id))
+        .filter(Column::TenantId.eq(tenant_id))
         .filter(
             Condition::any()
                 .add(Column::LastUsedStep.is_null())
@@ -117,6 +119,7 @@ pub async fn take_step(
 /// Records a successful use (email/SMS factors).
 pub async fn touch(
     conn: &impl ConnectionTrait,
+    tenant_id: Uuid,
     id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
@@ -124,6 +127,7 @@ pub async fn touch(
         .col_expr(Column::LastUsedAt, Expr::value(now))
         .col_expr(Column::UpdatedAt, Expr::value(now))
         .filter(Column::Id.eq(id))
+        .filter(Column::TenantId.eq(tenant_id))
         .exec(conn)
         .await?;
     Ok(())
@@ -132,6 +136,7 @@ pub async fn touch(
 /// Activates a pending factor; `false` if it was not pending.
 pub async fn activate(
     conn: &impl ConnectionTrait,
+    tenant_id: Uuid,
     id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
@@ -139,6 +144,7 @@ pub async fn activate(
         .col_expr(Column::Status, Expr::value(ACTIVE))
         .col_expr(Column::UpdatedAt, Expr::value(now))
         .filter(Column::Id.eq(id))
+        .filter(Column::TenantId.eq(tenant_id))
         .filter(Column::Status.eq(PENDING))
         .exec(conn)
         .await?

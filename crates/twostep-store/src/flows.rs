@@ -99,6 +99,7 @@ pub async fn get(
 /// first or it has expired. A completion stamps the result token's id and time.
 pub async fn transition(
     conn: &impl ConnectionTrait,
+    tenant_id: Uuid,
     id: Uuid,
     from: &[&str],
     to: &str,
@@ -117,6 +118,7 @@ pub async fn transition(
     }
     let moved = update
         .filter(Column::Id.eq(id))
+        .filter(Column::TenantId.eq(tenant_id))
         .filter(Column::State.is_in(from.iter().copied()))
         .filter(Column::ExpiresAt.gt(now))
         .exec(conn)
@@ -128,6 +130,7 @@ pub async fn transition(
 /// Marks a flow past its expiry as `expired` (unless it already reached a final state).
 pub async fn expire(
     conn: &impl ConnectionTrait,
+    tenant_id: Uuid,
     id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
@@ -135,6 +138,7 @@ pub async fn expire(
         .col_expr(Column::State, Expr::value("expired"))
         .col_expr(Column::UpdatedAt, Expr::value(now))
         .filter(Column::Id.eq(id))
+        .filter(Column::TenantId.eq(tenant_id))
         .filter(Column::State.is_not_in(["completed", "locked", "expired"]))
         .filter(Column::ExpiresAt.lte(now))
         .exec(conn)

@@ -72,12 +72,14 @@ pub async fn remaining(
 /// Uses one code; `false` if it was used already (by a racing request, for one).
 pub async fn take(
     conn: &impl ConnectionTrait,
+    tenant_id: Uuid,
     id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
     let done = Entity::update_many()
         .col_expr(Column::UsedAt, Expr::value(now))
         .filter(Column::Id.eq(id))
+        .filter(Column::TenantId.eq(tenant_id))
         .filter(Column::UsedAt.is_null())
         .exec(conn)
         .await?

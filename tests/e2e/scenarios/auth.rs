@@ -214,6 +214,57 @@ pub async fn totp_enrollment_and_sign_in(s: Server) {
     assert_eq!(factors["data"][0]["type"], "totp");
     assert_eq!(factors["data"][0]["status"], "active");
     assert!(factors["data"][0]["last_used_at"].is_string());
+    // The hosted page needs the flow's token.
+    let page = format!("/auth/v1/flows/{}/ui", third.id);
+    let (status, _, body) = s
+        .raw(
+            Method::GET,
+            &format!("{page}?token={}", third.token),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        body.as_str().unwrap().contains(&third.id),
+        "the page drives this flow"
+    );
+    let (status, _, _) = s.raw(Method::GET, &page, None, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _, _) = s
+        .raw(
+            Method::GET,
+            &format!("{page}?token={}", again.token),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "another flow's token");
+
+    // Removing the factor: the next sign-in enrolls again.
+    let factor_path = format!("/admin/v1/users/{user}/factors/{factor_id}");
+    s.expect(
+        Method::DELETE,
+        &factor_path,
+        &t.key,
+        None,
+        StatusCode::NO_CONTENT,
+    )
+    .await;
+    s.expect_problem(
+        Method::DELETE,
+        &factor_path,
+        &t.key,
+        None,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    assert_eq!(
+        s.flow_for(&t, &user).await.started["state"],
+        "enrollment_required"
+    );
+
     let events = s
         .expect(
             Method::GET,
@@ -229,7 +280,12 @@ pub async fn totp_enrollment_and_sign_in(s: Server) {
         .iter()
         .map(|e| e["type"].as_str().unwrap())
         .collect();
-    for action in ["mfa.enrolled", "mfa.verified", "mfa.verification_failed"] {
+    for action in [
+        "mfa.enrolled",
+        "mfa.verified",
+        "mfa.verification_failed",
+        "mfa.factor_removed",
+    ] {
         assert!(actions.contains(&action), "{action} in {actions:?}");
     }
 }

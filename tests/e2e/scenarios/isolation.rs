@@ -36,6 +36,13 @@ pub async fn tenants_never_see_each_other(s: Server) {
         )
         .await;
     let key_id = key["id"].as_str().unwrap();
+    // A's user has a TOTP factor and a flow.
+    s.policy(&a, json!({ "mode": "required", "factors": ["totp"] }))
+        .await;
+    let a_flow = s.flow_for(&a, &user).await;
+    let (enrolled, _) = s.enroll_totp(&a_flow).await;
+    let factor = enrolled["enrollment_id"].as_str().unwrap().to_owned();
+    let flow_id = a_flow.id.clone();
     let b_org = s.org(&b, "b-org").await;
     let b_user = s.user(&b, "b-user", "password").await;
 
@@ -43,6 +50,8 @@ pub async fn tenants_never_see_each_other(s: Server) {
     let ghost_org = "org_00000000000070008000000000000000";
     let ghost_user = "usr_00000000000070008000000000000000";
     let ghost_key = "key_00000000000070008000000000000000";
+    let ghost_factor = "fct_00000000000070008000000000000000";
+    let ghost_flow = "flw_00000000000070008000000000000000";
     let policy = json!({ "mode": "required" });
     let cases: Vec<(Method, String, String, Option<Value>)> = vec![
         (
@@ -136,6 +145,36 @@ pub async fn tenants_never_see_each_other(s: Server) {
             None,
         ),
         (
+            Method::GET,
+            format!("/admin/v1/users/{user}/factors"),
+            format!("/admin/v1/users/{ghost_user}/factors"),
+            None,
+        ),
+        (
+            Method::DELETE,
+            format!("/admin/v1/users/{user}/factors/{factor}"),
+            format!("/admin/v1/users/{ghost_user}/factors/{ghost_factor}"),
+            None,
+        ),
+        (
+            Method::DELETE,
+            format!("/admin/v1/users/{b_user}/factors/{factor}"),
+            format!("/admin/v1/users/{b_user}/factors/{ghost_factor}"),
+            None,
+        ),
+        (
+            Method::POST,
+            format!("/admin/v1/users/{user}/mfa/reset"),
+            format!("/admin/v1/users/{ghost_user}/mfa/reset"),
+            None,
+        ),
+        (
+            Method::GET,
+            format!("/auth/v1/flows/{flow_id}"),
+            format!("/auth/v1/flows/{ghost_flow}"),
+            None,
+        ),
+        (
             Method::DELETE,
             format!("/admin/v1/api-keys/{key_id}"),
             format!("/admin/v1/api-keys/{ghost_key}"),
@@ -218,6 +257,31 @@ pub async fn tenants_never_see_each_other(s: Server) {
         )
         .await;
     assert_eq!(members["data"].as_array().unwrap().len(), 1);
+    let factors = s
+        .expect(
+            Method::GET,
+            &format!("/admin/v1/users/{user}/factors"),
+            &a.key,
+            None,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(
+        factors["data"][0]["id"],
+        factor.as_str(),
+        "A's factor survived B's attempts"
+    );
+    assert_eq!(factors["recovery_codes_remaining"], 10);
+    // B cannot start a flow for A's user.
+    let (status, _) = s
+        .call(
+            Method::POST,
+            "/auth/v1/flows",
+            &b.key,
+            Some(json!({ "user_id": user })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
     s.expect(
         Method::GET,
         "/admin/v1/tenant",

@@ -171,7 +171,9 @@ pub async fn check(
             let key = TotpKey::new(&secret).map_err(|e| ApiError::Internal(e.into()))?;
             let time = u64::try_from(now.timestamp()).unwrap_or(0);
             let accepted = match key.verify(code, time) {
-                Some(step) => factors::take_step(&state.db, factor.id, step, now).await?,
+                Some(step) => {
+                    factors::take_step(&state.db, factor.tenant_id, factor.id, step, now).await?
+                }
                 None => false,
             };
             Ok(if accepted {
@@ -191,12 +193,12 @@ pub async fn check(
             }
             let key = state.secret_box.mac_key();
             if otp::matches(key, challenge.id.as_bytes(), code, &challenge.code_digest)
-                && challenges::consume(&state.db, challenge.id, now).await?
+                && challenges::consume(&state.db, challenge.tenant_id, challenge.id, now).await?
             {
-                factors::touch(&state.db, factor.id, now).await?;
+                factors::touch(&state.db, factor.tenant_id, factor.id, now).await?;
                 return Ok(Checked::Accepted);
             }
-            let left = challenges::fail(&state.db, challenge.id).await?;
+            let left = challenges::fail(&state.db, challenge.tenant_id, challenge.id).await?;
             Ok(Checked::Rejected(Some(left)))
         }
     }

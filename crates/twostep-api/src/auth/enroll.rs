@@ -258,7 +258,7 @@ async fn verify_enrollment(
     };
     let now = state.clock.now();
     let txn = twostep_store::write_txn(&state.db).await?;
-    if !factors::activate(&txn, factor.id, now).await? {
+    if !factors::activate(&txn, tenant_id, factor.id, now).await? {
         return Err(ApiError::Conflict("the factor is no longer pending".into()));
     }
     let row = outcome::complete(&state, &txn, &flow, &ENROLLING, Some(factor_amr(kind))).await?;

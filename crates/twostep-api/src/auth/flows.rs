@@ -161,7 +161,7 @@ async fn get_flow(
         FlowState::Completed | FlowState::Locked | FlowState::Expired
     );
     if open && flow.row.expires_at <= now {
-        flows::expire(&state.db, flow.row.id, now).await?;
+        flows::expire(&state.db, flow.row.tenant_id, flow.row.id, now).await?;
         flow.state = FlowState::Expired;
     }
     Ok(axum::Json(outcome::view(&state, &flow).await?))

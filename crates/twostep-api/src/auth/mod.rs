@@ -145,7 +145,7 @@ pub(crate) async fn live_flow(
     let now = state.clock.now();
     let final_state = matches!(flow.state, FlowState::Completed | FlowState::Locked);
     if flow.state == FlowState::Expired || (!final_state && flow.row.expires_at <= now) {
-        flow_store::expire(&state.db, flow.row.id, now).await?;
+        flow_store::expire(&state.db, flow.row.tenant_id, flow.row.id, now).await?;
         return Err(ApiError::FlowExpired);
     }
     Ok(flow)

@@ -196,6 +196,7 @@ pub async fn failure(
     if failures >= BLOCK_AT {
         flows::transition(
             &state.db,
+            flow.row.tenant_id,
             flow.row.id,
             &[
                 "enrollment_offered",
@@ -245,6 +246,7 @@ pub async fn complete(
     };
     let done = flows::transition(
         txn,
+        flow.row.tenant_id,
         flow.row.id,
         &from,
         state_name(FlowState::Completed),

@@ -155,7 +155,7 @@ async fn verify(
         };
         let now = state.clock.now();
         let taken = match found {
-            Some(index) => recovery_codes::take(&state.db, held[index].id, now).await?,
+            Some(index) => recovery_codes::take(&state.db, tenant_id, held[index].id, now).await?,
             None => false,
         };
         if !taken {
