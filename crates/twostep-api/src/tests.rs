@@ -268,3 +268,45 @@ async fn rate_limits_say_when_to_come_back() {
         (Some("rate_limited"), Some(429))
     );
 }
+
+#[tokio::test]
+async fn flow_steps_need_the_flow_token_and_the_test_clock_route_is_off() {
+    let (_dir, state) = state().await;
+    let kid = state.signer.kid().to_owned();
+    let app = app(state, Surfaces::All);
+    let flow = "/auth/v1/flows/flw_00000000000070008000000000000000";
+    let bare = |method: &str, path: &str, token: Option<&str>| {
+        let mut req = Request::builder().method(method).uri(path);
+        if let Some(token) = token {
+            req = req.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        req.header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from("{}"))
+            .unwrap()
+    };
+    // No token, or a token of another kind: 401.
+    for token in [None, Some(OPERATOR), Some("tsk_notakey")] {
+        let (status, _, body) = send(&app, bare("POST", &format!("{flow}/skip"), token)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{token:?}: {body}");
+    }
+    // A well-formed token of no flow: 404, as for any flow it does not belong to.
+    let token = format!("tft_{}", "ab".repeat(32));
+    let (status, _, body) = send(&app, bare("POST", &format!("{flow}/skip"), Some(&token))).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found"))
+    );
+    // The JWKS is public and names the signing key.
+    let (status, _, jwks) = send(&app, bare("GET", "/auth/v1/.well-known/jwks.json", None)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        (
+            jwks["keys"][0]["kid"].as_str(),
+            jwks["keys"][0]["crv"].as_str()
+        ),
+        (Some(kid.as_str()), Some("Ed25519"))
+    );
+    // Without the test clock the clock cannot be moved.
+    let (status, _, _) = send(&app, bare("POST", "/testing/clock", None)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

@@ -44,6 +44,7 @@ pub struct NewChallenge {
 
 /// Stores a challenge and voids the factor's earlier open ones (a resend voids the
 /// previous code), in one transaction.
+#[tracing::instrument(skip_all, err)]
 pub async fn create(
     db: &DatabaseConnection,
     new: NewChallenge,
@@ -78,6 +79,7 @@ pub async fn create(
 }
 
 /// The newest challenge of a factor, whatever its status (for the resend cooldown).
+#[tracing::instrument(skip_all, fields(tenant_id = %tenant_id), err)]
 pub async fn latest(
     conn: &impl ConnectionTrait,
     tenant_id: Uuid,
@@ -93,6 +95,7 @@ pub async fn latest(
 }
 
 /// The open challenge of a factor in a flow.
+#[tracing::instrument(skip_all, fields(tenant_id = %tenant_id), err)]
 pub async fn open_for(
     conn: &impl ConnectionTrait,
     tenant_id: Uuid,
@@ -110,6 +113,7 @@ pub async fn open_for(
 }
 
 /// When each challenge sent to a user since `since` was made (the per-user hourly limit).
+#[tracing::instrument(skip_all, fields(tenant_id = %tenant_id), err)]
 pub async fn recent(
     conn: &impl ConnectionTrait,
     tenant_id: Uuid,
@@ -129,6 +133,7 @@ pub async fn recent(
 
 /// Consumes the challenge if it is open, in time and has attempts left; `false` if any
 /// of that no longer holds (another request consumed it first, among others).
+#[tracing::instrument(skip_all, fields(tenant_id = %tenant_id, id = %id), err)]
 pub async fn consume(
     conn: &impl ConnectionTrait,
     tenant_id: Uuid,
@@ -149,6 +154,7 @@ pub async fn consume(
 }
 
 /// Counts a wrong guess; returns the attempts left on the challenge.
+#[tracing::instrument(skip_all, fields(tenant_id = %tenant_id, id = %id), err)]
 pub async fn fail(
     conn: &impl ConnectionTrait,
     tenant_id: Uuid,

@@ -36,6 +36,7 @@ pub struct NewFactor {
 }
 
 /// Stores a pending factor.
+#[tracing::instrument(skip_all, err)]
 pub async fn create(
     conn: &impl ConnectionTrait,
     new: NewFactor,
@@ -62,6 +63,7 @@ pub async fn create(
 }
 
 /// One factor of one of the tenant's users.
+#[tracing::instrument(skip_all, fields(tenant_id = %tenant_id, id = %id), err)]
 pub async fn get(
     conn: &impl ConnectionTrait,
     tenant_id: Uuid,
@@ -76,6 +78,7 @@ pub async fn get(
 }
 
 /// A user's factors, newest first.
+#[tracing::instrument(skip_all, fields(tenant_id = %tenant_id), err)]
 pub async fn for_user(
     conn: &impl ConnectionTrait,
     tenant_id: Uuid,
@@ -91,6 +94,7 @@ pub async fn for_user(
 
 /// Takes TOTP `step` for the factor if it is newer than the last one taken; `false` when
 /// it was already used (a replay) or an older step.
+#[tracing::instrument(skip_all, fields(tenant_id = %tenant_id, id = %id), err)]
 pub async fn take_step(
     conn: &impl ConnectionTrait,
     tenant_id: Uuid,
@@ -117,6 +121,7 @@ pub async fn take_step(
 }
 
 /// Records a successful use (email/SMS factors).
+#[tracing::instrument(skip_all, fields(tenant_id = %tenant_id, id = %id), err)]
 pub async fn touch(
     conn: &impl ConnectionTrait,
     tenant_id: Uuid,
@@ -134,6 +139,7 @@ pub async fn touch(
 }
 
 /// Activates a pending factor; `false` if it was not pending.
+#[tracing::instrument(skip_all, fields(tenant_id = %tenant_id, id = %id), err)]
 pub async fn activate(
     conn: &impl ConnectionTrait,
     tenant_id: Uuid,
@@ -153,6 +159,7 @@ pub async fn activate(
 }
 
 /// Removes one factor of a user; `false` if there was none.
+#[tracing::instrument(skip_all, fields(tenant_id = %tenant_id, id = %id), err)]
 pub async fn delete(
     conn: &impl ConnectionTrait,
     tenant_id: Uuid,
@@ -170,6 +177,7 @@ pub async fn delete(
 }
 
 /// Removes every factor of a user; how many there were.
+#[tracing::instrument(skip_all, fields(tenant_id = %tenant_id), err)]
 pub async fn delete_all(
     conn: &impl ConnectionTrait,
     tenant_id: Uuid,

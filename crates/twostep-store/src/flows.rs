@@ -44,6 +44,7 @@ pub struct Completion {
 }
 
 /// Stores a new flow; a flow that starts completed gets its result id at once.
+#[tracing::instrument(skip_all, err)]
 pub async fn create(
     conn: &impl ConnectionTrait,
     new: NewFlow,
@@ -72,6 +73,7 @@ pub async fn create(
 }
 
 /// The flow `id` if `token_digest` is its token's.
+#[tracing::instrument(skip_all, fields(id = %id), err)]
 pub async fn by_token(
     conn: &impl ConnectionTrait,
     id: Uuid,
@@ -84,6 +86,7 @@ pub async fn by_token(
 }
 
 /// One of the tenant's flows.
+#[tracing::instrument(skip_all, fields(tenant_id = %tenant_id, id = %id), err)]
 pub async fn get(
     conn: &impl ConnectionTrait,
     tenant_id: Uuid,
@@ -97,6 +100,7 @@ pub async fn get(
 
 /// Moves a live flow from one of `from` to `to`; `false` if another request moved it
 /// first or it has expired. A completion stamps the result token's id and time.
+#[tracing::instrument(skip_all, fields(tenant_id = %tenant_id, id = %id), err)]
 pub async fn transition(
     conn: &impl ConnectionTrait,
     tenant_id: Uuid,
@@ -128,6 +132,7 @@ pub async fn transition(
 }
 
 /// Marks a flow past its expiry as `expired` (unless it already reached a final state).
+#[tracing::instrument(skip_all, fields(tenant_id = %tenant_id, id = %id), err)]
 pub async fn expire(
     conn: &impl ConnectionTrait,
     tenant_id: Uuid,

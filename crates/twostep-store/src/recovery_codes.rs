@@ -14,6 +14,7 @@ use crate::StoreError;
 use crate::entity::recovery_code::{ActiveModel, Column, Entity, Model};
 
 /// Replaces the user's set (the old one is void) with `set`. Call inside a transaction.
+#[tracing::instrument(skip_all, fields(tenant_id = %tenant_id), err)]
 pub async fn replace(
     conn: &impl ConnectionTrait,
     tenant_id: Uuid,
@@ -42,6 +43,7 @@ pub async fn replace(
 }
 
 /// The user's codes in the order shown, used ones included.
+#[tracing::instrument(skip_all, fields(tenant_id = %tenant_id), err)]
 pub async fn for_user(
     conn: &impl ConnectionTrait,
     tenant_id: Uuid,
@@ -56,6 +58,7 @@ pub async fn for_user(
 }
 
 /// Unused codes the user holds.
+#[tracing::instrument(skip_all, fields(tenant_id = %tenant_id), err)]
 pub async fn remaining(
     conn: &impl ConnectionTrait,
     tenant_id: Uuid,
@@ -70,6 +73,7 @@ pub async fn remaining(
 }
 
 /// Uses one code; `false` if it was used already (by a racing request, for one).
+#[tracing::instrument(skip_all, fields(tenant_id = %tenant_id, id = %id), err)]
 pub async fn take(
     conn: &impl ConnectionTrait,
     tenant_id: Uuid,
@@ -88,6 +92,7 @@ pub async fn take(
 }
 
 /// Removes the user's set; how many codes it had.
+#[tracing::instrument(skip_all, fields(tenant_id = %tenant_id), err)]
 pub async fn delete_all(
     conn: &impl ConnectionTrait,
     tenant_id: Uuid,

@@ -10,6 +10,7 @@ use crate::StoreError;
 use crate::entity::user_mfa::{ActiveModel, Column, Entity, Model};
 
 /// The user's row, if any (none means no failures, never declined).
+#[tracing::instrument(skip_all, fields(tenant_id = %tenant_id), err)]
 pub async fn get(
     conn: &impl ConnectionTrait,
     tenant_id: Uuid,
@@ -42,6 +43,7 @@ async fn ensure(
 }
 
 /// Counts one failure; returns the consecutive failures now on record.
+#[tracing::instrument(skip_all, fields(tenant_id = %tenant_id), err)]
 pub async fn record_failure(
     conn: &impl ConnectionTrait,
     tenant_id: Uuid,
@@ -63,6 +65,7 @@ pub async fn record_failure(
 }
 
 /// A success: the consecutive count starts again.
+#[tracing::instrument(skip_all, fields(tenant_id = %tenant_id), err)]
 pub async fn clear_failures(
     conn: &impl ConnectionTrait,
     tenant_id: Uuid,
@@ -85,6 +88,7 @@ pub async fn clear_failures(
 }
 
 /// Records that the user skipped optional MFA.
+#[tracing::instrument(skip_all, fields(tenant_id = %tenant_id), err)]
 pub async fn decline(
     conn: &impl ConnectionTrait,
     tenant_id: Uuid,
@@ -103,6 +107,7 @@ pub async fn decline(
 }
 
 /// An admin reset: failures and the decline are forgotten.
+#[tracing::instrument(skip_all, fields(tenant_id = %tenant_id), err)]
 pub async fn reset(
     conn: &impl ConnectionTrait,
     tenant_id: Uuid,
