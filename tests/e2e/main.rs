@@ -61,4 +61,5 @@ on_both_backends!(
     failures_throttle_until_time_or_reset,
     codes_and_flows_expire,
     no_plaintext_secrets_at_rest,
+    schemathesis_finds_no_conformance_failures,
 );

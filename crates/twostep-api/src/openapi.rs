@@ -3,7 +3,7 @@
 
 use utoipa::openapi::path::{Operation, PathItem};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{Content, OpenApi, Ref, RefOr, ResponseBuilder};
+use utoipa::openapi::{Content, OpenApi, Ref, RefOr, ResponseBuilder, Schema};
 use utoipa::{Modify, OpenApi as _};
 
 use crate::error::{PROBLEM_JSON, Problem};
@@ -81,8 +81,11 @@ pub fn auth_base() -> OpenApi {
 /// know each status the server may answer, and a description to every response (the
 /// OpenAPI format requires one).
 pub fn complete_responses(doc: &mut OpenApi) {
+    open_flattened_schemas(doc);
     for (path, item) in doc.paths.paths.iter_mut() {
         let has_path_params = path.contains('{');
+        let flow_step = path.starts_with("/auth/v1/flows/{flow_id}/") && !path.ends_with("/ui");
+        let is_post = item.post.is_some();
         for op in operations(item) {
             let has_body = op.request_body.is_some();
             let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
@@ -121,6 +124,23 @@ pub fn complete_responses(doc: &mut OpenApi) {
             if has_path_params {
                 add("404", "No such resource for this caller (`not_found`)");
             }
+            if flow_step && is_post {
+                add(
+                    "409",
+                    "The step does not fit the flow's state (`flow_state`), or the factor type is not offered (`no_eligible_factor`)",
+                );
+                add("410", "The flow has expired (`flow_expired`)");
+                add(
+                    "423",
+                    "Too many failed attempts (`factor_locked`, with `retry_after` unless blocked)",
+                );
+            }
+            if flow_step && path.ends_with("/verify") {
+                add(
+                    "400",
+                    "A wrong or used code (`invalid_code`, with `attempts_remaining`) or an expired one (`code_expired`)",
+                );
+            }
             add("422", "Invalid input (`validation_failed`, with `errors`)");
             add("500", "Internal error (details are in the server log only)");
             for (status, response) in op.responses.responses.iter_mut() {
@@ -136,6 +156,32 @@ pub fn complete_responses(doc: &mut OpenApi) {
                         .to_owned();
                 }
             }
+        }
+    }
+}
+
+/// A response that flattens a schema which refuses unknown fields (`EnvironmentPolicy`
+/// in `EnvironmentPolicyOut`) would be invalid by that schema's `additionalProperties:
+/// false`: such schemas are opened. The server still refuses unknown request fields.
+fn open_flattened_schemas(doc: &mut OpenApi) {
+    let Some(components) = doc.components.as_mut() else {
+        return;
+    };
+    let mut flattened = Vec::new();
+    for schema in components.schemas.values() {
+        if let RefOr::T(Schema::AllOf(all)) = schema {
+            for item in &all.items {
+                if let RefOr::Ref(r) = item
+                    && let Some(name) = r.ref_location.rsplit('/').next()
+                {
+                    flattened.push(name.to_owned());
+                }
+            }
+        }
+    }
+    for name in flattened {
+        if let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(&name) {
+            object.additional_properties = None;
         }
     }
 }

@@ -3,6 +3,7 @@
 mod admin;
 mod auth;
 mod auth_limits;
+mod conformance;
 mod errors;
 mod isolation;
 mod ops;
@@ -12,6 +13,7 @@ mod worker;
 pub use admin::*;
 pub use auth::*;
 pub use auth_limits::*;
+pub use conformance::*;
 pub use errors::*;
 pub use isolation::*;
 pub use ops::*;

@@ -79,6 +79,7 @@ pub struct EnrollmentOut {
 #[utoipa::path(post, path = "/flows/{flow_id}/enrollments", tag = AUTH_TAG, security(("flow_token" = [])),
     params(("flow_id" = String, Path)), request_body = EnrollmentCreate,
     responses((status = 201, body = EnrollmentOut),
+        (status = 403, description = "SMS is not in the tenant's plan (`plan_entitlement_required`)", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 429, description = "Resend cooldown or hourly cap (`rate_limited`)", body = crate::error::Problem, content_type = "application/problem+json")))]
 async fn enroll(
     token: FlowToken,

@@ -71,6 +71,7 @@ pub struct FlowStarted {
 #[utoipa::path(post, path = "/flows", tag = AUTH_TAG, security(("api_key" = [])),
     request_body = FlowStart,
     responses((status = 201, body = FlowStarted),
+        (status = 404, description = "No such user (`not_found`)", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 409, description = "MFA is required but no factor type can be offered (`no_eligible_factor`)", body = crate::error::Problem, content_type = "application/problem+json")))]
 async fn start_flow(
     t: Tenant,

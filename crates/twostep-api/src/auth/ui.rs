@@ -45,7 +45,8 @@ fn cookie_token(headers: &HeaderMap) -> Option<String> {
 /// comes as `?token=` the first time and is then kept in a cookie for this flow only.
 #[utoipa::path(get, path = "/flows/{flow_id}/ui", tag = AUTH_TAG,
     params(("flow_id" = String, Path), UiQuery),
-    responses((status = 200, description = "The page", content_type = "text/html", body = String)))]
+    responses((status = 200, description = "The page", content_type = "text/html", body = String),
+        (status = 401, description = "No flow token (`unauthorized`)", body = crate::error::Problem, content_type = "application/problem+json")))]
 async fn page(
     State(state): State<AppState>,
     ApiPath(flow_id): ApiPath<FlowId>,

@@ -1,0 +1,99 @@
+//! Checked from outside: schemathesis fuzzes the running server against the committed
+//! OpenAPI documents (server errors, undocumented statuses, content types, response
+//! schemas and headers).
+
+use std::process::Command;
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use crate::harness::Server;
+
+const CHECKS: &str = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance";
+
+fn schemathesis() -> String {
+    std::env::var("TWOSTEP_TEST_SCHEMATHESIS").unwrap_or_else(|_| {
+        panic!("TWOSTEP_TEST_SCHEMATHESIS is not set: run the suite with ./scripts/test, which installs schemathesis")
+    })
+}
+
+/// Runs schemathesis on one document with one credential; panics with its report on any
+/// failure. `flow_id` pins the path parameter so the flow steps reach a live flow.
+async fn fuzz(s: &Server, doc: &str, token: &str, tag: Option<&str>, flow_id: Option<&str>) {
+    let dir = tempfile::tempdir().unwrap();
+    if let Some(flow_id) = flow_id {
+        std::fs::write(
+            dir.path().join("schemathesis.toml"),
+            format!("[parameters]\n\"path.flow_id\" = \"{flow_id}\"\n"),
+        )
+        .unwrap();
+    }
+    let spec = format!("{}/../../openapi/{doc}", env!("CARGO_MANIFEST_DIR"));
+    let seed =
+        std::env::var("TWOSTEP_TEST_SCHEMATHESIS_SEED").unwrap_or_else(|_| "20261204".into());
+    let mut cmd = Command::new(schemathesis());
+    cmd.current_dir(dir.path())
+        .args(["run", &spec, "--url", &s.base, "--checks", CHECKS])
+        .args([
+            "--max-examples",
+            "25",
+            "--no-shrink",
+            "--warnings",
+            "off",
+            "--seed",
+            &seed,
+        ])
+        .args(["--header", &format!("Authorization: Bearer {token}")])
+        .env("NO_COLOR", "1");
+    if let Some(tag) = tag {
+        cmd.args(["--include-tag", tag]);
+    }
+    let out = tokio::task::spawn_blocking(move || cmd.output().expect("schemathesis runs"))
+        .await
+        .unwrap();
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "schemathesis on {doc} ({}) found failures:\n{report}\n{}",
+        tag.unwrap_or("all"),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        report.contains("passed"),
+        "schemathesis ran no test case: {report}"
+    );
+}
+
+pub async fn schemathesis_finds_no_conformance_failures(s: Server) {
+    let t = s.tenant("Fuzzed", "scale").await;
+    s.policy(
+        &t,
+        json!({ "mode": "required", "factors": ["totp", "email", "sms"] }),
+    )
+    .await;
+    s.user_with(
+        &t,
+        json!({ "external_id": "fuzz", "email": "fuzz@example.com", "phone": "+14155550100" }),
+    )
+    .await;
+    let flow = s.flow(&t, json!({ "external_user_id": "fuzz" })).await;
+    // Each run its own key: a run may revoke the key it was given.
+    let mut keys = Vec::new();
+    for name in ["auth", "tenant"] {
+        let key = s
+            .expect(
+                Method::POST,
+                "/admin/v1/api-keys",
+                &t.key,
+                Some(json!({ "name": name })),
+                StatusCode::CREATED,
+            )
+            .await;
+        keys.push(key["api_key"].as_str().unwrap().to_owned());
+    }
+    // Flow steps first, the operator last (it may delete the tenant).
+    fuzz(&s, "auth.json", &flow.token, None, Some(&flow.id)).await;
+    fuzz(&s, "auth.json", &keys[0], None, None).await;
+    fuzz(&s, "admin.json", &keys[1], Some("tenant"), None).await;
+    fuzz(&s, "admin.json", &s.operator, Some("operator"), None).await;
+}
