@@ -62,4 +62,5 @@ on_both_backends!(
     codes_and_flows_expire,
     no_plaintext_secrets_at_rest,
     schemathesis_finds_no_conformance_failures,
+    generated_python_client_drives_a_scenario,
 );

@@ -17,7 +17,7 @@ use crate::error::{PROBLEM_JSON, Problem};
                        organizations, users and MFA policies (tenant API key). Errors are \
                        RFC 9457 problem+json documents with a stable `code`."
     ),
-    components(schemas(Problem, twostep_core::FieldError)),
+    components(schemas(Problem, twostep_core::FieldError, crate::admin::DeliveryStatus)),
     modifiers(&Security)
 )]
 pub struct AdminDoc;

@@ -97,3 +97,49 @@ pub async fn schemathesis_finds_no_conformance_failures(s: Server) {
     fuzz(&s, "admin.json", &keys[1], Some("tenant"), None).await;
     fuzz(&s, "admin.json", &s.operator, Some("operator"), None).await;
 }
+
+/// Python clients generated from the committed documents (openapi-python-client, no hand
+/// edits) drive a whole scenario: tenant, organization policy, user, flow, TOTP, factors.
+pub async fn generated_python_client_drives_a_scenario(s: Server) {
+    let generator = std::env::var("TWOSTEP_TEST_CLIENT_GENERATOR").unwrap_or_else(|_| {
+        panic!("TWOSTEP_TEST_CLIENT_GENERATOR is not set: run the suite with ./scripts/test, which installs openapi-python-client")
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let root = format!("{}/../..", env!("CARGO_MANIFEST_DIR"));
+    for (doc, package) in [("admin.json", "admin_client"), ("auth.json", "auth_client")] {
+        let out = Command::new(&generator)
+            .current_dir(dir.path())
+            .args(["generate", "--path", &format!("{root}/openapi/{doc}")])
+            .args(["--meta", "none", "--output-path", package])
+            .output()
+            .expect("openapi-python-client runs");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "generating {package} failed: {text}");
+        // Its only tolerated complaint is the missing formatter (ruff) it would run after.
+        let complaints: Vec<&str> = text
+            .lines()
+            .filter(|l| l.contains("WARNING") || l.contains("Unable to") || l.contains("cannot"))
+            .collect();
+        assert!(complaints.is_empty(), "{package}: {complaints:?}\n{text}");
+    }
+    let (base, operator, generated) = (s.base.clone(), s.operator.clone(), dir.path().to_owned());
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(crate::flows::python())
+            .arg(format!(
+                "{root}/tests/e2e/clients/generated_client_scenario.py"
+            ))
+            .args([&base, &operator])
+            .arg(&generated)
+            .output()
+            .expect("python runs")
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("scenario ok"),
+        "the generated client's scenario failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    drop(s);
+}

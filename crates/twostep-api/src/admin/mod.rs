@@ -4,6 +4,7 @@
 mod account;
 mod audit;
 mod deliveries;
+pub use deliveries::DeliveryStatus;
 mod factors;
 mod orgs;
 mod outbox;
