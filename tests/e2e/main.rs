@@ -63,4 +63,5 @@ on_both_backends!(
     no_plaintext_secrets_at_rest,
     schemathesis_finds_no_conformance_failures,
     generated_python_client_drives_a_scenario,
+    independent_verifiers_agree,
 );

@@ -143,3 +143,120 @@ pub async fn generated_python_client_drives_a_scenario(s: Server) {
     );
     drop(s);
 }
+
+/// Debian tools the verifier checks use; `scripts/test` installs them where it can.
+fn system_tools() -> Option<()> {
+    let missing: Vec<&str> = ["rsvg-convert", "zbarimg", "oathtool"]
+        .into_iter()
+        .filter(|tool| {
+            Command::new("sh")
+                .args(["-c", &format!("command -v {tool}")])
+                .output()
+                .map_or(true, |o| !o.status.success())
+        })
+        .collect();
+    if missing.is_empty() {
+        return Some(());
+    }
+    println!(
+        "SKIPPED: {missing:?} not installed (Debian: librsvg2-bin zbar-tools oathtool; ./scripts/test installs them when run as root)"
+    );
+    None
+}
+
+/// The QR code decodes (rsvg-convert + zbarimg) to exactly the otpauth URI; pyotp and
+/// oathtool agree on its codes; PyJWT accepts the result token with the JWKS and refuses
+/// it tampered, expired, or for another tenant.
+pub async fn independent_verifiers_agree(s: Server) {
+    use crate::flows::{pyjwt_verify, pyotp_at};
+    let t = s.tenant("Verified", "pro").await;
+    s.policy(&t, json!({ "mode": "required", "factors": ["totp"] }))
+        .await;
+    let user = s.user(&t, "vera", "password").await;
+    // An hour behind: the result token of this flow is already expired in real time.
+    s.advance(-3600.0).await;
+    let flow = s.flow_for(&t, &user).await;
+    let (enrolled, verified) = s.enroll_totp(&flow).await;
+    let jwks = s
+        .expect(
+            Method::GET,
+            "/auth/v1/.well-known/jwks.json",
+            "",
+            None,
+            StatusCode::OK,
+        )
+        .await;
+    let old = verified["result_token"].as_str().unwrap().to_owned();
+    let err = pyjwt_verify(&jwks, &old, &t.id, 0).expect_err("expired");
+    assert!(err.contains("ExpiredSignatureError"), "{err}");
+    s.advance(3600.0).await;
+    let now = s.advance(30.0).await;
+    let again = s.flow_for(&t, &user).await;
+    let factor = again.started["factors"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let uri = enrolled["otpauth_uri"].as_str().unwrap().to_owned();
+    let done = s
+        .expect(
+            Method::POST,
+            &again.path("/verify"),
+            &again.token,
+            Some(json!({ "factor_id": factor, "code": pyotp_at(&uri, now) })),
+            StatusCode::OK,
+        )
+        .await;
+    let token = done["result_token"].as_str().unwrap().to_owned();
+    let claims = pyjwt_verify(&jwks, &token, &t.id, 60).expect("verifies");
+    assert_eq!(claims["sub"], user.as_str());
+    let other = s.tenant("Other", "pro").await;
+    let err = pyjwt_verify(&jwks, &token, &other.id, 60).expect_err("audience");
+    assert!(err.contains("InvalidAudienceError"), "{err}");
+    // One character in the middle of the signature changed: refused.
+    let (head, signature) = token.rsplit_once('.').unwrap();
+    let mut chars: Vec<char> = signature.chars().collect();
+    let mid = chars.len() / 2;
+    chars[mid] = if chars[mid] == 'A' { 'B' } else { 'A' };
+    let tampered = format!("{head}.{}", chars.into_iter().collect::<String>());
+    let err = pyjwt_verify(&jwks, &tampered, &t.id, 60).expect_err("tampered");
+    assert!(err.contains("InvalidSignatureError"), "{err}");
+
+    if system_tools().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let svg = dir.path().join("qr.svg");
+    let png = dir.path().join("qr.png");
+    std::fs::write(&svg, enrolled["qr_svg"].as_str().unwrap()).unwrap();
+    let rendered = Command::new("rsvg-convert")
+        .args(["--width", "400", "--background-color", "white", "--output"])
+        .arg(&png)
+        .arg(&svg)
+        .status()
+        .unwrap();
+    assert!(rendered.success());
+    let decoded = Command::new("zbarimg")
+        .args(["--quiet", "--raw"])
+        .arg(&png)
+        .output()
+        .unwrap();
+    assert!(decoded.status.success(), "zbarimg found no code");
+    assert_eq!(String::from_utf8_lossy(&decoded.stdout).trim(), uri);
+    let secret = enrolled["secret"].as_str().unwrap();
+    for at in [now, now + 30, 2_000_000_000] {
+        let oath = Command::new("oathtool")
+            .args(["--totp", "-b", secret, &format!("--now=@{at}")])
+            .output()
+            .unwrap();
+        assert!(
+            oath.status.success(),
+            "{}",
+            String::from_utf8_lossy(&oath.stderr)
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&oath.stdout).trim(),
+            pyotp_at(&uri, at),
+            "at {at}"
+        );
+    }
+}
