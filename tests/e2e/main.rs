@@ -64,4 +64,9 @@ on_both_backends!(
     schemathesis_finds_no_conformance_failures,
     generated_python_client_drives_a_scenario,
     independent_verifiers_agree,
+    every_tenant_scoped_endpoint_hides_other_tenants,
+    every_body_field_refuses_bad_input,
+    brute_force_is_counted_across_flows_and_resends,
+    fifty_racers_get_one_success,
+    sms_pumping_stops_at_the_cap,
 );

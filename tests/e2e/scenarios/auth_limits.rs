@@ -401,7 +401,8 @@ pub async fn codes_and_flows_expire(s: Server) {
     .await;
 }
 
-/// Every row of every table as text (PostgreSQL shows bytea as hex).
+/// The SQLite file (with its WAL), or on PostgreSQL a `pg_dump` and every row of every
+/// table as JSON (bytea shows as hex).
 async fn dump(s: &Server) -> Vec<u8> {
     if s.database_url().starts_with("sqlite:") {
         let path = s
@@ -415,12 +416,20 @@ async fn dump(s: &Server) -> Vec<u8> {
         bytes.extend(std::fs::read(format!("{path}-wal")).unwrap_or_default());
         return bytes;
     }
+    // pg_dump where it is installed and matches the server; every row as JSON besides.
+    let mut out = Vec::new();
+    if let Ok(dump) = std::process::Command::new("pg_dump")
+        .args(["--data-only", s.database_url()])
+        .output()
+        && dump.status.success()
+    {
+        out.extend(dump.stdout);
+    }
     let db = Database::connect(s.database_url()).await.unwrap();
     let tables = db
         .query_all_raw(Statement::from_string(DbBackend::Postgres, "SELECT table_schema || '.' || table_name AS t FROM information_schema.tables WHERE table_schema IN ('public', 'apalis') AND table_type = 'BASE TABLE'"))
         .await
         .unwrap();
-    let mut out = Vec::new();
     for row in tables {
         let table: String = row.try_get("", "t").unwrap();
         let rows = db

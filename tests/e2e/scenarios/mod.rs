@@ -1,6 +1,7 @@
 //! The scenarios, grouped by concern; each takes a freshly started server.
 
 mod admin;
+mod attacks;
 mod auth;
 mod auth_limits;
 mod conformance;
@@ -11,6 +12,7 @@ mod policy;
 mod worker;
 
 pub use admin::*;
+pub use attacks::*;
 pub use auth::*;
 pub use auth_limits::*;
 pub use conformance::*;
