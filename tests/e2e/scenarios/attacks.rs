@@ -12,12 +12,26 @@ use serde_json::{Value, json};
 use crate::flows::{TestFlow, pyotp_at};
 use crate::harness::{Server, TestTenant};
 
-/// Every operation of both documents: (method, path template, operation, security, body schema).
-fn operations() -> Vec<(Method, String, String, Vec<String>, Option<Value>, Value)> {
+/// One operation of an OpenAPI document.
+struct Operation {
+    method: Method,
+    template: String,
+    id: String,
+    /// Security scheme names it accepts.
+    security: Vec<String>,
+    /// Its JSON request body schema, if it takes one.
+    body: Option<Value>,
+    /// The whole document, to resolve references.
+    spec: Arc<Value>,
+}
+
+/// Every operation of both documents.
+fn operations() -> Vec<Operation> {
     let mut out = Vec::new();
     for doc in ["admin.json", "auth.json"] {
         let path = format!("{}/../../openapi/{doc}", env!("CARGO_MANIFEST_DIR"));
-        let spec: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let spec: Arc<Value> =
+            Arc::new(serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap());
         for (template, item) in spec["paths"].as_object().unwrap() {
             for (method, op) in item.as_object().unwrap() {
                 let method = match method.as_str() {
@@ -38,14 +52,14 @@ fn operations() -> Vec<(Method, String, String, Vec<String>, Option<Value>, Valu
                     .unwrap_or_default();
                 let body = op["requestBody"]["content"]["application/json"]["schema"].clone();
                 let body = (!body.is_null()).then_some(body);
-                out.push((
+                out.push(Operation {
                     method,
-                    template.clone(),
-                    op["operationId"].as_str().unwrap().to_owned(),
+                    template: template.clone(),
+                    id: op["operationId"].as_str().unwrap().to_owned(),
                     security,
                     body,
-                    spec.clone(),
-                ));
+                    spec: spec.clone(),
+                });
             }
         }
     }
@@ -175,7 +189,15 @@ pub async fn every_tenant_scoped_endpoint_hides_other_tenants(s: Server) {
     let (b, b_ids, b_flow) = tenant_with_everything(&s, "B").await;
     let ghost = ghosts();
     let mut checked = 0;
-    for (method, template, operation, security, body, _) in operations() {
+    for Operation {
+        method,
+        template,
+        id: operation,
+        security,
+        body,
+        ..
+    } in operations()
+    {
         let tenant_scoped = security.iter().any(|s| s == "api_key" || s == "flow_token")
             || template.ends_with("/ui");
         if !template.contains('{') || !tenant_scoped {
@@ -251,7 +273,15 @@ fn resolve<'a>(spec: &'a Value, schema: &'a Value) -> &'a Value {
 pub async fn every_body_field_refuses_bad_input(s: Server) {
     let (t, ids, flow) = tenant_with_everything(&s, "A").await;
     let mut fields = 0;
-    for (method, template, operation, security, body, spec) in operations() {
+    for Operation {
+        method,
+        template,
+        id: operation,
+        security,
+        body,
+        spec,
+    } in operations()
+    {
         let Some(schema) = body else { continue };
         let schema = resolve(&spec, &schema);
         let token = if security.iter().any(|s| s == "operator_token") {
