@@ -563,6 +563,25 @@ pub async fn fifty_racers_get_one_success(s: Server) {
         .map(|_| (flow.clone(), "/skip".to_owned(), Value::Null))
         .collect();
     assert_eq!(race(&s, jobs).await, 1, "completions");
+    // A completed flow is not verified or completed again.
+    s.expect_problem(
+        Method::POST,
+        &flow.path("/verify"),
+        &flow.token,
+        Some(json!({ "recovery_code": "0000-0000-0000-0000" })),
+        StatusCode::CONFLICT,
+        "flow_state",
+    )
+    .await;
+    s.expect_problem(
+        Method::POST,
+        &flow.path("/skip"),
+        &flow.token,
+        None,
+        StatusCode::CONFLICT,
+        "flow_state",
+    )
+    .await;
 }
 
 pub async fn sms_pumping_stops_at_the_cap(s: Server) {
