@@ -603,16 +603,25 @@ pub async fn sms_pumping_stops_at_the_cap(s: Server) {
     .await;
     s.policy(&t, json!({ "mode": "required", "factors": ["sms"] }))
         .await;
-    let base = 1_000_000 + (uuid::Uuid::now_v7().as_u128() % 8_000_000) as u64;
-    let numbers: Vec<String> = (0..200).map(|i| format!("+1628{:07}", base + i)).collect();
+    // Valid NANP numbers nobody else uses here: exchange 234–299, a random block of 200.
+    let random = uuid::Uuid::now_v7().as_u128();
+    let exchange = 234 + (random % 66) as u64;
+    let block = ((random >> 8) % 9_800) as u64;
+    let numbers: Vec<String> = (0..200)
+        .map(|i| format!("+1415{exchange}{:04}", block + i))
+        .collect();
     let mut accepted = 0;
     for (i, number) in numbers.iter().enumerate() {
-        let user = s
-            .user_with(
-                &t,
-                json!({ "external_id": format!("p{i}"), "phone": number }),
+        let (status, created) = s
+            .call(
+                Method::POST,
+                "/admin/v1/users",
+                &t.key,
+                Some(json!({ "external_id": format!("p{i}"), "phone": number })),
             )
             .await;
+        assert_eq!(status, StatusCode::CREATED, "{number}: {created}");
+        let user = created["id"].as_str().unwrap().to_owned();
         let flow = s.flow_for(&t, &user).await;
         let (status, answer) = s
             .step(
