@@ -215,6 +215,15 @@ impl Server {
     }
 }
 
+/// A JSON array of strings.
+pub fn strs(v: &Value) -> Vec<String> {
+    v.as_array()
+        .expect("array")
+        .iter()
+        .map(|x| x.as_str().expect("string").to_owned())
+        .collect()
+}
+
 /// The first run of 6 to 8 digits in a message.
 fn first_code(text: &str) -> String {
     text.split(|c: char| !c.is_ascii_digit())
@@ -237,4 +246,33 @@ pub fn base32_decode(text: &str) -> Vec<u8> {
         }
     }
     out
+}
+
+/// Sends each job (`flow`, `rest` of its path, body or `null`) at once; the statuses.
+pub async fn race(
+    s: &std::sync::Arc<Server>,
+    jobs: Vec<(TestFlow, String, Value)>,
+) -> Vec<StatusCode> {
+    let tasks: Vec<_> = jobs
+        .into_iter()
+        .map(|(flow, rest, body)| {
+            let s = s.clone();
+            tokio::spawn(async move {
+                let body = (!body.is_null()).then_some(body);
+                s.step(&flow, Method::POST, &rest, body).await.0
+            })
+        })
+        .collect();
+    let mut out = Vec::new();
+    for task in tasks {
+        let status = task.await.unwrap();
+        assert!(status.as_u16() < 500, "{status}");
+        out.push(status);
+    }
+    out
+}
+
+/// How many answers were 200.
+pub fn successes(statuses: &[StatusCode]) -> usize {
+    statuses.iter().filter(|s| **s == StatusCode::OK).count()
 }

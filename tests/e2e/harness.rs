@@ -215,6 +215,34 @@ impl Server {
         }
         Process::spawn(cmd)
     }
+}
+
+/// Lets moto's SES v2 send from `domain` (CreateEmailIdentity; moto reads the service
+/// from the signature header and does not check the signature).
+pub async fn verify_ses_domain(moto: &str, domain: &str) {
+    let verified = reqwest::Client::new()
+        .post(format!("{moto}/v2/email/identities"))
+        .header("authorization", "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/ses/aws4_request, SignedHeaders=host, Signature=0")
+        .json(&json!({ "EmailIdentity": domain }))
+        .send()
+        .await
+        .unwrap();
+    assert!(verified.status().is_success());
+}
+
+impl Server {
+    /// Starts `twostep worker` sending through the AWS SDK to the local AWS-compatible
+    /// server at `moto`, with `env` on top (the senders and their settings).
+    pub fn spawn_aws_worker(&self, moto: &str, env: &[(&str, &str)]) -> Process {
+        let mut all = vec![
+            ("AWS_ENDPOINT_URL", moto),
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_ACCESS_KEY_ID", "test"),
+            ("AWS_SECRET_ACCESS_KEY", "test"),
+        ];
+        all.extend_from_slice(env);
+        self.spawn_worker(2, &all)
+    }
 
     fn with_operator(mut self, operator: String) -> Self {
         self.operator = operator;

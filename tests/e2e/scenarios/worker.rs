@@ -304,15 +304,7 @@ pub async fn worker_sends_through_aws(s: Server) {
     let created = s.tenant("Acme Corp", "pro").await;
     let tenant = TenantId::parse(&created.id).unwrap().uuid();
     let domain = format!("w{}.example.com", Uuid::now_v7().simple());
-    // Verify the sending domain in moto (SES v2 CreateEmailIdentity).
-    let verified = reqwest::Client::new()
-        .post(format!("{moto}/v2/email/identities"))
-        .header("authorization", "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/ses/aws4_request, SignedHeaders=host, Signature=0")
-        .json(&serde_json::json!({ "EmailIdentity": domain }))
-        .send()
-        .await
-        .unwrap();
-    assert!(verified.status().is_success());
+    crate::harness::verify_ses_domain(&moto, &domain).await;
 
     let db = twostep_store::connect(s.database_url()).await.unwrap();
     let queue = Queue::setup(&db).await.unwrap();
@@ -338,17 +330,13 @@ pub async fn worker_sends_through_aws(s: Server) {
         ));
     }
     let from = format!("no-reply@{domain}");
-    let worker = s.spawn_worker(
-        2,
+    let worker = s.spawn_aws_worker(
+        moto.as_str(),
         &[
             ("TWOSTEP_EMAIL_SENDER", "ses"),
             ("TWOSTEP_EMAIL_FROM", from.as_str()),
             ("TWOSTEP_SMS_SENDER", "sns"),
             ("TWOSTEP_SNS_SENDER_ID", "Acme"),
-            ("AWS_ENDPOINT_URL", moto.as_str()),
-            ("AWS_REGION", "us-east-1"),
-            ("AWS_ACCESS_KEY_ID", "test"),
-            ("AWS_SECRET_ACCESS_KEY", "test"),
         ],
     );
     let load = Load {
