@@ -69,4 +69,5 @@ on_both_backends!(
     brute_force_is_counted_across_flows_and_resends,
     fifty_racers_get_one_success,
     sms_pumping_stops_at_the_cap,
+    parallel_guesses_cannot_outrun_the_throttle,
 );

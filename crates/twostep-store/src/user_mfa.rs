@@ -42,26 +42,69 @@ async fn ensure(
     Ok(())
 }
 
-/// Counts one failure; returns the consecutive failures now on record.
+/// Takes the user's next attempt: counts it as a failure in advance, by compare-and-set
+/// on the count `seen` when the gate was checked. `false` when another attempt of the
+/// user took that count first (attempts of one user are decided one at a time, so
+/// parallel guesses cannot outrun the throttle). A success clears the count; an attempt
+/// that turns out not to be a guess is given back with [`refund_attempt`].
 #[tracing::instrument(skip_all, fields(tenant_id = %tenant_id), err)]
-pub async fn record_failure(
+pub async fn reserve_attempt(
+    conn: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    user_id: Uuid,
+    seen: u32,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    ensure(conn, tenant_id, user_id, now).await?;
+    let seen = i32::try_from(seen).unwrap_or(i32::MAX);
+    let taken = Entity::update_many()
+        .col_expr(Column::Failures, Expr::col(Column::Failures).add(1))
+        .col_expr(Column::UpdatedAt, Expr::value(now))
+        .filter(Column::UserId.eq(user_id))
+        .filter(Column::TenantId.eq(tenant_id))
+        .filter(Column::Failures.eq(seen))
+        .exec(conn)
+        .await?
+        .rows_affected;
+    Ok(taken == 1)
+}
+
+/// Gives back an attempt taken with [`reserve_attempt`] that was not a guess (an expired
+/// or replaced code); `counted` is the count the attempt took.
+#[tracing::instrument(skip_all, fields(tenant_id = %tenant_id), err)]
+pub async fn refund_attempt(
+    conn: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    user_id: Uuid,
+    counted: u32,
+) -> Result<(), StoreError> {
+    let counted = i32::try_from(counted).unwrap_or(i32::MAX);
+    Entity::update_many()
+        .col_expr(Column::Failures, Expr::col(Column::Failures).sub(1))
+        .filter(Column::UserId.eq(user_id))
+        .filter(Column::TenantId.eq(tenant_id))
+        .filter(Column::Failures.eq(counted))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// Stamps the time of a confirmed failure (the waits count from it).
+#[tracing::instrument(skip_all, fields(tenant_id = %tenant_id), err)]
+pub async fn failed_at(
     conn: &impl ConnectionTrait,
     tenant_id: Uuid,
     user_id: Uuid,
     now: DateTime<Utc>,
-) -> Result<u32, StoreError> {
-    ensure(conn, tenant_id, user_id, now).await?;
+) -> Result<(), StoreError> {
     Entity::update_many()
-        .col_expr(Column::Failures, Expr::col(Column::Failures).add(1))
         .col_expr(Column::LastFailureAt, Expr::value(now))
         .col_expr(Column::UpdatedAt, Expr::value(now))
         .filter(Column::UserId.eq(user_id))
         .filter(Column::TenantId.eq(tenant_id))
         .exec(conn)
         .await?;
-    Ok(get(conn, tenant_id, user_id)
-        .await?
-        .map_or(0, |m| Ord::max(m.failures, 0) as u32))
+    Ok(())
 }
 
 /// A success: the consecutive count starts again.

@@ -324,3 +324,69 @@ pub async fn sms_pumping_stops_at_the_cap(s: Server) {
     assert_eq!(sent_to_ours().await, 20, "SNS saw a message past the cap");
     worker.signal_and_wait("-TERM");
 }
+
+/// Guesses sent in parallel are decided one at a time per user: no more wrong codes are
+/// checked than the throttle allows, however many arrive at once.
+pub async fn parallel_guesses_cannot_outrun_the_throttle(s: Server) {
+    let s = Arc::new(s);
+    let t = s.tenant("Acme", "pro").await;
+    s.policy(&t, json!({ "mode": "required", "factors": ["totp"] }))
+        .await;
+    let user = s.user(&t, "target", "password").await;
+    let (enrolled, _) = s.enroll_totp(&s.flow_for(&t, &user).await).await;
+    let mut flows = Vec::new();
+    for _ in 0..40 {
+        flows.push(s.flow_for(&t, &user).await);
+    }
+    let factor = flows[0].started["factors"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let now = s.advance(30.0).await;
+    let good = pyotp_at(enrolled["otpauth_uri"].as_str().unwrap(), now);
+    let mut checked = 0;
+    // Several waves: each may find the user free, none may check more than the rule allows.
+    for wave in 0..4 {
+        let jobs = flows
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                let wrong = format!(
+                    "{:06}",
+                    (good.parse::<u32>().unwrap() + 1 + i as u32) % 1_000_000
+                );
+                (
+                    f.clone(),
+                    "/verify".to_owned(),
+                    json!({ "factor_id": factor, "code": wrong }),
+                )
+            })
+            .collect();
+        let statuses = race(&s, jobs).await;
+        checked += statuses
+            .iter()
+            .filter(|s| **s == StatusCode::BAD_REQUEST)
+            .count();
+        assert!(
+            statuses
+                .iter()
+                .all(|s| *s == StatusCode::BAD_REQUEST || *s == StatusCode::LOCKED),
+            "wave {wave}: {statuses:?}"
+        );
+    }
+    assert!(
+        checked <= 5,
+        "{checked} wrong codes were checked before the first wait"
+    );
+    assert!(checked >= 1, "no guess was checked at all");
+    // The user now waits: even the right code is refused.
+    s.expect_problem(
+        Method::POST,
+        &flows[0].path("/verify"),
+        &flows[0].token,
+        Some(json!({ "factor_id": factor, "code": good })),
+        StatusCode::LOCKED,
+        "factor_locked",
+    )
+    .await;
+}

@@ -30,15 +30,43 @@ pub fn factor_type(row: &factor::Model) -> Result<FactorType, ApiError> {
     }
 }
 
-/// Refuses with 423 while the user must wait or is blocked.
-pub async fn gate(state: &AppState, flow: &Flow) -> Result<(), ApiError> {
-    let row = user_mfa::get(&state.db, flow.row.tenant_id, flow.row.user_id).await?;
+/// An attempt at a code, taken (and counted as a failure in advance) by [`gate`].
+#[derive(Debug, Clone, Copy)]
+pub struct Attempt {
+    /// The user's consecutive failures should this attempt fail.
+    pub counted: u32,
+}
+
+/// Refuses with 423 while the user must wait or is blocked, or while another attempt of
+/// the user is being decided; otherwise takes the attempt.
+pub async fn gate(state: &AppState, flow: &Flow) -> Result<Attempt, ApiError> {
+    let (tenant_id, user_id) = (flow.row.tenant_id, flow.row.user_id);
+    let row = user_mfa::get(&state.db, tenant_id, user_id).await?;
     let (failures, last) = row.map_or((0, None), |r| (r.failures.max(0) as u32, r.last_failure_at));
-    match throttle::gate(failures, last, state.clock.now()) {
-        Gate::Open => Ok(()),
-        Gate::Wait(seconds) => Err(ApiError::FactorLocked(Some(seconds.max(1) as u64))),
-        Gate::Blocked => Err(ApiError::FactorLocked(None)),
+    let now = state.clock.now();
+    match throttle::gate(failures, last, now) {
+        Gate::Open => {}
+        Gate::Wait(seconds) => return Err(ApiError::FactorLocked(Some(seconds.max(1) as u64))),
+        Gate::Blocked => return Err(ApiError::FactorLocked(None)),
     }
+    if !user_mfa::reserve_attempt(&state.db, tenant_id, user_id, failures, now).await? {
+        return Err(ApiError::FactorLocked(Some(1)));
+    }
+    Ok(Attempt {
+        counted: failures + 1,
+    })
+}
+
+/// Gives back an attempt that was not a guess.
+pub async fn refund(state: &AppState, flow: &Flow, attempt: Attempt) -> Result<(), ApiError> {
+    user_mfa::refund_attempt(
+        &state.db,
+        flow.row.tenant_id,
+        flow.row.user_id,
+        attempt.counted,
+    )
+    .await?;
+    Ok(())
 }
 
 /// A sent code: the challenge and when it expires.

@@ -239,12 +239,15 @@ async fn verify_enrollment(
         .ok_or(ApiError::NotFound)?;
     flow.expect(&ENROLLING, "verifying an enrollment")?;
     let code = parse_code(&body.code)?;
-    codes::gate(&state, &flow).await?;
+    let attempt = codes::gate(&state, &flow).await?;
     match codes::check(&state, &flow, &factor, code).await? {
         Checked::Accepted => {}
-        Checked::Expired => return Err(ApiError::CodeExpired),
+        Checked::Expired => {
+            codes::refund(&state, &flow, attempt).await?;
+            return Err(ApiError::CodeExpired);
+        }
         Checked::Rejected(left) => {
-            return Err(outcome::failure(&state, &flow, Some(factor.id), left).await?);
+            return Err(outcome::failure(&state, &flow, attempt, Some(factor.id), left).await?);
         }
     }
     let kind = factor_type(&factor)?;

@@ -169,18 +169,21 @@ pub fn event<'a>(
     }
 }
 
-/// Records a failed attempt for the user and answers it: `invalid_code` with the guesses
+/// Answers a failed attempt (counted when it was taken): `invalid_code` with the guesses
 /// left before waits start (or on the challenge, if fewer), and at the block limit the
 /// flow is locked.
 pub async fn failure(
     state: &AppState,
     flow: &Flow,
+    attempt: super::codes::Attempt,
     factor_id: Option<Uuid>,
     challenge_left: Option<u32>,
 ) -> Result<ApiError, ApiError> {
     let now = state.clock.now();
     let (tenant_id, user_id) = (flow.row.tenant_id, flow.row.user_id);
-    let failures = user_mfa::record_failure(&state.db, tenant_id, user_id, now).await?;
+    // The attempt was counted when it was taken; the wait starts now.
+    let failures = attempt.counted;
+    user_mfa::failed_at(&state.db, tenant_id, user_id, now).await?;
     let who = actor(flow);
     let factor = factor_id.map(|f| FactorId::from_uuid(f).to_string());
     audit::record(

@@ -142,7 +142,7 @@ async fn verify(
         let input = recovery::normalize(input).ok_or_else(|| {
             ApiError::field("recovery_code", "must be 16 characters of Crockford base32")
         })?;
-        codes::gate(&state, &flow).await?;
+        let attempt = codes::gate(&state, &flow).await?;
         let held = recovery_codes::for_user(&state.db, tenant_id, user_id).await?;
         let found = match recovery_codes::as_stored(&held) {
             Some((set, used)) => {
@@ -159,7 +159,7 @@ async fn verify(
             None => false,
         };
         if !taken {
-            return Err(outcome::failure(&state, &flow, None, None).await?);
+            return Err(outcome::failure(&state, &flow, attempt, None, None).await?);
         }
         let remaining = recovery_codes::remaining(&state.db, tenant_id, user_id).await?;
         audit::record(
@@ -179,12 +179,15 @@ async fn verify(
         };
         let code = parse_code(code)?;
         let factor = usable_factor(&state, &flow, id).await?;
-        codes::gate(&state, &flow).await?;
+        let attempt = codes::gate(&state, &flow).await?;
         match codes::check(&state, &flow, &factor, code).await? {
             Checked::Accepted => {}
-            Checked::Expired => return Err(ApiError::CodeExpired),
+            Checked::Expired => {
+                codes::refund(&state, &flow, attempt).await?;
+                return Err(ApiError::CodeExpired);
+            }
             Checked::Rejected(left) => {
-                return Err(outcome::failure(&state, &flow, Some(factor.id), left).await?);
+                return Err(outcome::failure(&state, &flow, attempt, Some(factor.id), left).await?);
             }
         }
         let kind = factor_type(&factor)?;
