@@ -70,4 +70,5 @@ on_both_backends!(
     fifty_racers_get_one_success,
     sms_pumping_stops_at_the_cap,
     parallel_guesses_cannot_outrun_the_throttle,
+    parallel_sends_stop_at_the_cap,
 );

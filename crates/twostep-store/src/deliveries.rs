@@ -78,14 +78,22 @@ pub enum Created {
     },
 }
 
-/// Stores a delivery unless the hourly caps for its channel are reached. On SQLite the
-/// write transaction serialises creators, so the caps are exact there.
+/// Stores a delivery unless the hourly caps for its channel are reached. The caps are
+/// exact under concurrency on both backends.
 pub async fn create(
     db: &DatabaseConnection,
     new: NewDelivery,
     caps: Caps,
 ) -> Result<Created, StoreError> {
     let txn = crate::write_txn(db).await?;
+    // SQLite's write transaction already serialises creators. PostgreSQL's READ COMMITTED
+    // would let racing creators each count below a cap and all insert: they queue on a
+    // lock per tenant instead, held until this transaction ends.
+    if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
+        let key = i64::from_be_bytes(new.tenant_id.as_bytes()[..8].try_into().unwrap_or_default());
+        txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({key})"))
+            .await?;
+    }
     let now = crate::now();
     let window = now - Duration::hours(1);
     let recent = || {

@@ -390,3 +390,38 @@ pub async fn parallel_guesses_cannot_outrun_the_throttle(s: Server) {
     )
     .await;
 }
+
+/// Sends racing each other still stop exactly at the tenant's hourly cap.
+pub async fn parallel_sends_stop_at_the_cap(s: Server) {
+    let s = Arc::new(s);
+    let t = s.tenant("Raced", "pro").await;
+    s.expect(
+        Method::PATCH,
+        &format!("/admin/v1/tenants/{}", t.id),
+        &s.operator,
+        Some(json!({ "delivery_caps": { "sms": { "per_destination": 5, "per_tenant": 200 }, "email": { "per_destination": 10, "per_tenant": 15 } } })),
+        StatusCode::OK,
+    )
+    .await;
+    s.policy(&t, json!({ "mode": "required", "factors": ["email"] }))
+        .await;
+    let mut flows = Vec::new();
+    for i in 0..40 {
+        let user = s.user(&t, &format!("r{i}"), "password").await;
+        flows.push(s.flow_for(&t, &user).await);
+    }
+    let jobs = flows
+        .into_iter()
+        .map(|f| (f, "/enrollments".to_owned(), json!({ "type": "email" })))
+        .collect();
+    let statuses = race(&s, jobs).await;
+    let sent = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::CREATED)
+        .count();
+    let capped = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!((sent, capped), (15, 25), "{statuses:?}");
+}
