@@ -120,16 +120,10 @@ pub enum Enqueued {
     },
 }
 
-/// Stores a delivery (caps checked first) and queues its job.
-pub async fn enqueue(
-    db: &DatabaseConnection,
-    queue: &Queue,
-    secret_box: &SecretBox,
-    message: Outgoing,
-    caps: Caps,
-) -> Result<Enqueued, QueueError> {
+/// The delivery row for `message`, its code sealed for the row's id.
+pub fn seal(secret_box: &SecretBox, message: Outgoing) -> NewDelivery {
     let id = Uuid::now_v7();
-    let new = NewDelivery {
+    NewDelivery {
         id,
         tenant_id: message.tenant_id,
         channel: message.channel,
@@ -138,17 +132,37 @@ pub async fn enqueue(
         secret: secret_box.seal(message.code.as_bytes(), id.as_bytes()),
         secret_key_id: secret_box.key_id().to_owned(),
         expires_at: message.expires_at,
-    };
+    }
+}
+
+/// Queues the job of a stored delivery. Should the push fail, the row stays unqueued and
+/// the worker's sweep queues it: nothing is lost.
+pub async fn push_stored(
+    db: &DatabaseConnection,
+    queue: &Queue,
+    id: Uuid,
+) -> Result<(), QueueError> {
+    match queue.push(id, None).await {
+        Ok(()) => deliveries::mark_enqueued(db, &[id]).await?,
+        Err(err) => tracing::warn!(error = %err, "job push failed; the sweep will queue it"),
+    }
+    Ok(())
+}
+
+/// Stores a delivery (caps checked first) and queues its job.
+pub async fn enqueue(
+    db: &DatabaseConnection,
+    queue: &Queue,
+    secret_box: &SecretBox,
+    message: Outgoing,
+    caps: Caps,
+) -> Result<Enqueued, QueueError> {
+    let new = seal(secret_box, message);
+    let id = new.id;
     match deliveries::create(db, new, caps).await? {
         Created::Capped { retry_after } => Ok(Enqueued::Capped { retry_after }),
         Created::Queued(_) => {
-            // Should this push fail, the row stays unqueued and the sweep queues it.
-            match queue.push(id, None).await {
-                Ok(()) => deliveries::mark_enqueued(db, &[id]).await?,
-                Err(err) => {
-                    tracing::warn!(error = %err, "job push failed; the sweep will queue it")
-                }
-            }
+            push_stored(db, queue, id).await?;
             Ok(Enqueued::Queued(id))
         }
     }

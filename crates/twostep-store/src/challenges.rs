@@ -1,7 +1,7 @@
 //! Email/SMS challenges: one code each, stored as a keyed hash. A code is consumed by
 //! compare-and-set (open, in time, attempts left), so it is accepted at most once.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
@@ -10,6 +10,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::StoreError;
+use crate::deliveries::{self, Caps, Created, NewDelivery};
 use crate::entity::challenge::{ActiveModel, Column, Entity, Model};
 
 /// Waiting for its code.
@@ -36,21 +37,71 @@ pub struct NewChallenge {
     pub code_digest: Vec<u8>,
     /// Wrong guesses allowed.
     pub max_attempts: i32,
-    /// The delivery carrying the code.
-    pub delivery_id: Option<Uuid>,
     /// When the code stops working.
     pub expires_at: DateTime<Utc>,
 }
 
-/// Stores a challenge and voids the factor's earlier open ones (a resend voids the
-/// previous code), in one transaction.
-#[tracing::instrument(skip_all, err)]
-pub async fn create(
+/// Limits on sending codes, checked with the tenant's senders serialised.
+#[derive(Debug, Clone, Copy)]
+pub struct SendLimits {
+    /// Time between two codes for one factor.
+    pub cooldown: Duration,
+    /// Codes per user per hour.
+    pub per_user_hour: usize,
+}
+
+/// What [`create_with_delivery`] did.
+#[derive(Debug, Clone)]
+pub enum Sent {
+    /// The challenge and its delivery are stored; the delivery still needs its job.
+    Created(Box<Model>),
+    /// A cooldown, the per-user limit or a cap: nothing was stored.
+    Limited {
+        /// Seconds until a code may be sent.
+        retry_after: u64,
+    },
+}
+
+fn seconds_until(at: DateTime<Utc>, now: DateTime<Utc>) -> u64 {
+    let millis = Ord::max((at - now).num_milliseconds(), 1000);
+    ((millis + 999) / 1000) as u64
+}
+
+/// Stores a challenge with the delivery carrying its code, in one transaction, unless the
+/// factor's resend cooldown, the user's hourly limit or the tenant's caps forbid it; the
+/// factor's earlier open code is void. The tenant's senders are serialised meanwhile, so
+/// the limits hold under concurrency.
+#[tracing::instrument(skip_all, fields(tenant_id = %new.tenant_id), err)]
+pub async fn create_with_delivery(
     db: &DatabaseConnection,
     new: NewChallenge,
+    delivery: NewDelivery,
+    caps: Caps,
+    limits: SendLimits,
     now: DateTime<Utc>,
-) -> Result<Model, StoreError> {
+) -> Result<Sent, StoreError> {
     let txn = crate::write_txn(db).await?;
+    deliveries::lock_tenant(&txn, new.tenant_id).await?;
+    if let Some(last) = latest(&txn, new.tenant_id, new.factor_id).await? {
+        let free_at = last.created_at + limits.cooldown;
+        if free_at > now {
+            return Ok(Sent::Limited {
+                retry_after: seconds_until(free_at, now),
+            });
+        }
+    }
+    let recent = recent(&txn, new.tenant_id, new.user_id, now - Duration::hours(1)).await?;
+    if recent.len() >= limits.per_user_hour {
+        let oldest = recent.iter().min().copied().unwrap_or(now);
+        return Ok(Sent::Limited {
+            retry_after: seconds_until(oldest + Duration::hours(1), now),
+        });
+    }
+    let delivery_id = delivery.id;
+    if let Created::Capped { retry_after } = deliveries::insert_capped(&txn, delivery, caps).await?
+    {
+        return Ok(Sent::Limited { retry_after });
+    }
     Entity::update_many()
         .col_expr(Column::Status, Expr::value(VOID))
         .filter(Column::TenantId.eq(new.tenant_id))
@@ -68,19 +119,18 @@ pub async fn create(
         attempts: Set(0),
         max_attempts: Set(new.max_attempts),
         status: Set(OPEN.to_owned()),
-        delivery_id: Set(new.delivery_id),
+        delivery_id: Set(Some(delivery_id)),
         expires_at: Set(new.expires_at),
         created_at: Set(now),
     }
     .insert(&txn)
     .await?;
     txn.commit().await?;
-    Ok(model)
+    Ok(Sent::Created(Box::new(model)))
 }
 
 /// The newest challenge of a factor, whatever its status (for the resend cooldown).
-#[tracing::instrument(skip_all, fields(tenant_id = %tenant_id), err)]
-pub async fn latest(
+async fn latest(
     conn: &impl ConnectionTrait,
     tenant_id: Uuid,
     factor_id: Uuid,
@@ -113,8 +163,7 @@ pub async fn open_for(
 }
 
 /// When each challenge sent to a user since `since` was made (the per-user hourly limit).
-#[tracing::instrument(skip_all, fields(tenant_id = %tenant_id), err)]
-pub async fn recent(
+async fn recent(
     conn: &impl ConnectionTrait,
     tenant_id: Uuid,
     user_id: Uuid,

@@ -4,8 +4,8 @@
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::{Condition, Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -86,14 +86,32 @@ pub async fn create(
     caps: Caps,
 ) -> Result<Created, StoreError> {
     let txn = crate::write_txn(db).await?;
-    // SQLite's write transaction already serialises creators. PostgreSQL's READ COMMITTED
-    // would let racing creators each count below a cap and all insert: they queue on a
-    // lock per tenant instead, held until this transaction ends.
+    let created = insert_capped(&txn, new, caps).await?;
+    if matches!(created, Created::Queued(_)) {
+        txn.commit().await?;
+    }
+    Ok(created)
+}
+
+/// Serialises a tenant's senders until the transaction ends. SQLite's write transaction
+/// already does; PostgreSQL's READ COMMITTED would let racing senders each count below a
+/// cap and all insert, so they queue on an advisory lock per tenant there.
+pub async fn lock_tenant(txn: &DatabaseTransaction, tenant_id: Uuid) -> Result<(), StoreError> {
     if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
-        let key = i64::from_be_bytes(new.tenant_id.as_bytes()[..8].try_into().unwrap_or_default());
+        let key = i64::from_be_bytes(tenant_id.as_bytes()[..8].try_into().unwrap_or_default());
         txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({key})"))
             .await?;
     }
+    Ok(())
+}
+
+/// [`create`] inside the caller's write transaction (which it does not commit).
+pub async fn insert_capped(
+    txn: &DatabaseTransaction,
+    new: NewDelivery,
+    caps: Caps,
+) -> Result<Created, StoreError> {
+    lock_tenant(txn, new.tenant_id).await?;
     let now = crate::now();
     let window = now - Duration::hours(1);
     let recent = || {
@@ -103,9 +121,9 @@ pub async fn create(
             .filter(Column::CreatedAt.gt(window))
     };
     let to_destination = recent().filter(Column::Destination.eq(new.destination.as_str()));
-    let over = if to_destination.clone().count(&txn).await? >= caps.per_destination {
+    let over = if to_destination.clone().count(txn).await? >= caps.per_destination {
         Some(to_destination)
-    } else if recent().count(&txn).await? >= caps.per_tenant {
+    } else if recent().count(txn).await? >= caps.per_tenant {
         Some(recent())
     } else {
         None
@@ -114,7 +132,7 @@ pub async fn create(
         let oldest = counted
             .order_by_asc(Column::CreatedAt)
             .limit(1)
-            .one(&txn)
+            .one(txn)
             .await?;
         let free_at = oldest.map_or(now, |o| o.created_at + Duration::hours(1));
         let retry_after = Ord::max((free_at - now).num_seconds(), 1) as u64;
@@ -140,9 +158,8 @@ pub async fn create(
         created_at: Set(now),
         updated_at: Set(now),
     }
-    .insert(&txn)
+    .insert(txn)
     .await?;
-    txn.commit().await?;
     Ok(Created::Queued(Box::new(model)))
 }
 

@@ -424,4 +424,55 @@ pub async fn parallel_sends_stop_at_the_cap(s: Server) {
         .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
         .count();
     assert_eq!((sent, capped), (15, 25), "{statuses:?}");
+
+    // Ten resends racing for one factor: the 30 s cooldown lets one through (another
+    // tenant: this one's hour is used up).
+    let t = s.tenant("Resent", "pro").await;
+    s.policy(&t, json!({ "mode": "required", "factors": ["email"] }))
+        .await;
+    let user = s.user(&t, "resender", "password").await;
+    let flow = s.flow_for(&t, &user).await;
+    let enrolled = s
+        .expect(
+            Method::POST,
+            &flow.path("/enrollments"),
+            &flow.token,
+            Some(json!({ "type": "email" })),
+            StatusCode::CREATED,
+        )
+        .await;
+    let code = s.nth_code(&t, "resender@example.com", 1).await;
+    let verify = format!(
+        "/enrollments/{}/verify",
+        enrolled["enrollment_id"].as_str().unwrap()
+    );
+    s.expect(
+        Method::POST,
+        &flow.path(&verify),
+        &flow.token,
+        Some(json!({ "code": code })),
+        StatusCode::OK,
+    )
+    .await;
+    let flow = s.flow_for(&t, &user).await;
+    let factor = flow.started["factors"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    s.advance(31.0).await;
+    let jobs = (0..10)
+        .map(|_| {
+            (
+                flow.clone(),
+                "/challenges".to_owned(),
+                json!({ "factor_id": factor }),
+            )
+        })
+        .collect();
+    let statuses = race(&s, jobs).await;
+    let created = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::CREATED)
+        .count();
+    assert_eq!(created, 1, "{statuses:?}");
 }

@@ -1,12 +1,12 @@
 //! Codes: sending email/SMS codes through the delivery pipeline, and checking a TOTP or
 //! email/SMS code with single use enforced in the database.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 use twostep_core::otp;
 use twostep_core::policy::FactorType;
 use twostep_core::throttle::{self, Gate};
 use twostep_core::totp::TotpKey;
-use twostep_queue::{Enqueued, Outgoing};
+use twostep_queue::Outgoing;
 use twostep_store::entity::{challenge, factor};
 use twostep_store::{challenges, factors, tenants, user_mfa};
 use uuid::Uuid;
@@ -75,26 +75,12 @@ pub struct Sent {
     pub challenge: challenge::Model,
 }
 
-/// Sends a fresh code for `factor` in `flow`: resend cooldown and per-user limit first,
-/// then the tenant's hourly caps (in the delivery pipeline); the previous code is void.
+/// Sends a fresh code for `factor` in `flow`: the challenge and its delivery are stored
+/// together unless the resend cooldown, the user's hourly limit or the tenant's caps
+/// forbid it (429); the previous code is void. Then the delivery's job is queued.
 pub async fn send(state: &AppState, flow: &Flow, factor: &factor::Model) -> Result<Sent, ApiError> {
     let now = state.clock.now();
     let (tenant_id, user_id) = (flow.row.tenant_id, flow.row.user_id);
-    if let Some(last) = challenges::latest(&state.db, tenant_id, factor.id).await? {
-        let free_at = last.created_at + Duration::seconds(RESEND_COOLDOWN_SECONDS);
-        if free_at > now {
-            return Err(ApiError::RateLimited(seconds_until(free_at, now)));
-        }
-    }
-    let recent =
-        challenges::recent(&state.db, tenant_id, user_id, now - Duration::hours(1)).await?;
-    if recent.len() >= SENDS_PER_USER_HOUR {
-        let oldest = recent.iter().min().copied().unwrap_or(now);
-        return Err(ApiError::RateLimited(seconds_until(
-            oldest + Duration::hours(1),
-            now,
-        )));
-    }
     let channel = match factor_type(factor)? {
         FactorType::Email => "email",
         FactorType::Sms => "sms",
@@ -122,49 +108,45 @@ pub async fn send(state: &AppState, flow: &Flow, factor: &factor::Model) -> Resu
     let code = otp::generate(otp_settings.length);
     let challenge_id = Uuid::now_v7();
     let expires_at = now + Duration::seconds(i64::from(otp_settings.ttl_seconds));
-    let message = Outgoing {
-        tenant_id,
-        channel,
-        destination,
-        code: code.clone(),
-        expires_at,
-    };
-    let queued = twostep_queue::enqueue(
-        &state.db,
-        &state.queue,
+    let delivery = twostep_queue::seal(
         &state.secret_box,
-        message,
-        caps.into(),
-    )
-    .await
-    .map_err(|e| ApiError::Internal(e.into()))?;
-    let delivery_id = match queued {
-        Enqueued::Capped { retry_after } => return Err(ApiError::RateLimited(retry_after)),
-        Enqueued::Queued(id) => id,
-    };
-    let challenge = challenges::create(
-        &state.db,
-        challenges::NewChallenge {
-            id: challenge_id,
+        Outgoing {
             tenant_id,
-            user_id,
-            flow_id: flow.row.id,
-            factor_id: factor.id,
-            code_digest: otp::digest(state.secret_box.mac_key(), challenge_id.as_bytes(), &code)
-                .to_vec(),
-            max_attempts: otp_settings.max_attempts as i32,
-            delivery_id: Some(delivery_id),
+            channel,
+            destination,
+            code: code.clone(),
             expires_at,
         },
-        now,
-    )
-    .await?;
+    );
+    let delivery_id = delivery.id;
+    let challenge = challenges::NewChallenge {
+        id: challenge_id,
+        tenant_id,
+        user_id,
+        flow_id: flow.row.id,
+        factor_id: factor.id,
+        code_digest: otp::digest(state.secret_box.mac_key(), challenge_id.as_bytes(), &code)
+            .to_vec(),
+        max_attempts: otp_settings.max_attempts as i32,
+        expires_at,
+    };
+    let limits = challenges::SendLimits {
+        cooldown: Duration::seconds(RESEND_COOLDOWN_SECONDS),
+        per_user_hour: SENDS_PER_USER_HOUR,
+    };
+    let stored =
+        challenges::create_with_delivery(&state.db, challenge, delivery, caps.into(), limits, now)
+            .await?;
+    let challenge = match stored {
+        challenges::Sent::Limited { retry_after } => {
+            return Err(ApiError::RateLimited(retry_after));
+        }
+        challenges::Sent::Created(challenge) => *challenge,
+    };
+    twostep_queue::push_stored(&state.db, &state.queue, delivery_id)
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?;
     Ok(Sent { challenge })
-}
-
-fn seconds_until(at: DateTime<Utc>, now: DateTime<Utc>) -> u64 {
-    let millis = (at - now).num_milliseconds().max(1000);
-    ((millis + 999) / 1000) as u64
 }
 
 /// What checking a code found.
