@@ -81,7 +81,7 @@ pub async fn create_with_delivery(
     now: DateTime<Utc>,
 ) -> Result<Sent, StoreError> {
     let txn = crate::write_txn(db).await?;
-    deliveries::lock_tenant(&txn, new.tenant_id).await?;
+    crate::lock_tenant(&txn, new.tenant_id).await?;
     if let Some(last) = latest(&txn, new.tenant_id, new.factor_id).await? {
         let free_at = last.created_at + limits.cooldown;
         if free_at > now {

@@ -93,25 +93,13 @@ pub async fn create(
     Ok(created)
 }
 
-/// Serialises a tenant's senders until the transaction ends. SQLite's write transaction
-/// already does; PostgreSQL's READ COMMITTED would let racing senders each count below a
-/// cap and all insert, so they queue on an advisory lock per tenant there.
-pub async fn lock_tenant(txn: &DatabaseTransaction, tenant_id: Uuid) -> Result<(), StoreError> {
-    if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
-        let key = i64::from_be_bytes(tenant_id.as_bytes()[..8].try_into().unwrap_or_default());
-        txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({key})"))
-            .await?;
-    }
-    Ok(())
-}
-
 /// [`create`] inside the caller's write transaction (which it does not commit).
 pub async fn insert_capped(
     txn: &DatabaseTransaction,
     new: NewDelivery,
     caps: Caps,
 ) -> Result<Created, StoreError> {
-    lock_tenant(txn, new.tenant_id).await?;
+    crate::lock_tenant(txn, new.tenant_id).await?;
     let now = crate::now();
     let window = now - Duration::hours(1);
     let recent = || {

@@ -75,6 +75,22 @@ pub async fn write_txn(
     Ok(sea_orm::TransactionTrait::begin_with_options(db, options).await?)
 }
 
+/// Serialises a tenant's writers that count before they insert (caps, send limits,
+/// `max_orgs`) until the transaction ends. SQLite's write transaction already does;
+/// PostgreSQL's READ COMMITTED would let racing writers each count below a limit and all
+/// insert, so they queue on an advisory lock per tenant there.
+pub async fn lock_tenant(
+    txn: &DatabaseTransaction,
+    tenant_id: uuid::Uuid,
+) -> Result<(), StoreError> {
+    if txn.get_database_backend() == DbBackend::Postgres {
+        let key = i64::from_be_bytes(tenant_id.as_bytes()[..8].try_into().unwrap_or_default());
+        txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({key})"))
+            .await?;
+    }
+    Ok(())
+}
+
 /// The time every write stamps; UTC, to the microsecond both backends keep.
 pub(crate) fn now() -> chrono::DateTime<chrono::Utc> {
     let now = chrono::Utc::now();

@@ -5,7 +5,7 @@ use sea_orm::{
     PaginatorTrait, QueryFilter, Set,
 };
 use serde_json::json;
-use twostep_core::OrgId;
+use twostep_core::{Entitlement, Entitlements, OrgId};
 use uuid::Uuid;
 
 use crate::audit::{self, Actor, Event};
@@ -51,15 +51,27 @@ pub async fn get(
         .await?)
 }
 
-/// Creates an organization; [`StoreError::Conflict`] when the code is taken.
+/// Creates an organization unless the plan's `max_orgs` is reached (the inner `Err`);
+/// [`StoreError::Conflict`] when the code is taken.
 pub async fn create(
     db: &DatabaseConnection,
     actor: &Actor,
     tenant_id: Uuid,
     code: &str,
     name: &str,
-) -> Result<Model, StoreError> {
+    plan: &Entitlements,
+) -> Result<Result<Model, Entitlement>, StoreError> {
     let txn = crate::write_txn(db).await?;
+    // Count and insert with the tenant's writers serialised, so `max_orgs` holds under
+    // concurrency.
+    crate::lock_tenant(&txn, tenant_id).await?;
+    let existing = Entity::find()
+        .filter(Column::TenantId.eq(tenant_id))
+        .count(&txn)
+        .await?;
+    if let Err(missing) = plan.require(Entitlement::MoreOrgs, existing) {
+        return Ok(Err(missing));
+    }
     let now = crate::now();
     let model = ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -73,7 +85,7 @@ pub async fn create(
     .await?;
     audit::record(&txn, org_event("organization.created", actor, &model)).await?;
     txn.commit().await?;
-    Ok(model)
+    Ok(Ok(model))
 }
 
 /// Changes an organization; `None` when the tenant has no such organization.

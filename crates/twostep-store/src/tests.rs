@@ -11,6 +11,15 @@ async fn fresh() -> (tempfile::TempDir, DatabaseConnection) {
     (dir, db)
 }
 
+/// A plan without limits.
+fn unlimited() -> twostep_core::Entitlements {
+    twostep_core::Entitlements {
+        mfa_per_org: true,
+        sms: true,
+        max_orgs: None,
+    }
+}
+
 fn op() -> Actor {
     Actor("operator".into())
 }
@@ -39,13 +48,15 @@ async fn org_codes_are_unique_per_tenant_only() {
     let (b, _) = tenants::create(&db, &op(), "B", "pro", vec![2; 32])
         .await
         .unwrap();
-    orgs::create(&db, &op(), a.id, "acme", "Acme")
+    orgs::create(&db, &op(), a.id, "acme", "Acme", &unlimited())
         .await
+        .unwrap()
         .unwrap();
-    let dup = orgs::create(&db, &op(), a.id, "acme", "Acme 2").await;
+    let dup = orgs::create(&db, &op(), a.id, "acme", "Acme 2", &unlimited()).await;
     assert!(matches!(dup, Err(StoreError::Conflict)), "{dup:?}");
-    orgs::create(&db, &op(), b.id, "acme", "Acme")
+    orgs::create(&db, &op(), b.id, "acme", "Acme", &unlimited())
         .await
+        .unwrap()
         .unwrap();
     assert_eq!(orgs::count(&db, a.id).await.unwrap(), 1);
 }
@@ -56,8 +67,9 @@ async fn deleting_a_tenant_removes_what_it_owns() {
     let (a, key) = tenants::create(&db, &op(), "A", "scale", vec![3; 32])
         .await
         .unwrap();
-    let org = orgs::create(&db, &op(), a.id, "acme", "Acme")
+    let org = orgs::create(&db, &op(), a.id, "acme", "Acme", &unlimited())
         .await
+        .unwrap()
         .unwrap();
     assert!(
         api_keys::authenticate(&db, &key.key_hash)
@@ -84,8 +96,9 @@ async fn pages_walk_newest_first_without_gaps() {
     let mut made = Vec::new();
     for i in 0..5 {
         made.push(
-            orgs::create(&db, &op(), t.id, &format!("o{i}"), "O")
+            orgs::create(&db, &op(), t.id, &format!("o{i}"), "O", &unlimited())
                 .await
+                .unwrap()
                 .unwrap()
                 .id,
         );

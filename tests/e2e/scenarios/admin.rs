@@ -532,4 +532,30 @@ pub async fn concurrent_writes_all_succeed(s: Server) {
         )
         .await;
     assert_eq!(users["data"].as_array().unwrap().len(), 30);
+
+    // Twelve racing creations on the free plan (5 organizations): exactly five.
+    let free = s.tenant("Free", "free").await;
+    let mut tasks = Vec::new();
+    for i in 0..12 {
+        let (s, key) = (s.clone(), free.key.clone());
+        tasks.push(tokio::spawn(async move {
+            let body = json!({ "code": format!("o{i}"), "name": "O" });
+            s.call(Method::POST, "/admin/v1/organizations", &key, Some(body))
+                .await
+                .0
+        }));
+    }
+    let mut statuses = Vec::new();
+    for task in tasks {
+        statuses.push(task.await.unwrap());
+    }
+    let created = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::CREATED)
+        .count();
+    let refused = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::FORBIDDEN)
+        .count();
+    assert_eq!((created, refused), (5, 7), "{statuses:?}");
 }

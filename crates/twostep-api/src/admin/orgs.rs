@@ -3,7 +3,6 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
-use twostep_core::plan::Entitlement;
 use twostep_core::validate::{handle, text};
 use twostep_core::{Checks, OrgId, UserId};
 use twostep_store::orgs::{self, OrgPatch};
@@ -80,11 +79,16 @@ async fn create_org(
     let name = checks.check("name", text(&body.name, 200));
     let (code, name) = checks.finish(|| Some((code?, name?)))?;
     let (_, plan) = tenant_plan(&state, &t).await?;
-    let count = orgs::count(&state.db, t.id).await?;
-    plan.entitlements.require(Entitlement::MoreOrgs, count)?;
-    let org = orgs::create(&state.db, &t.actor(), t.id, &code, &name)
-        .await
-        .on_conflict(CODE_TAKEN)?;
+    let org = orgs::create(
+        &state.db,
+        &t.actor(),
+        t.id,
+        &code,
+        &name,
+        &plan.entitlements,
+    )
+    .await
+    .on_conflict(CODE_TAKEN)??;
     Ok((StatusCode::CREATED, axum::Json(org.into())))
 }
 
