@@ -65,10 +65,7 @@ pub async fn create(
     // Count and insert with the tenant's writers serialised, so `max_orgs` holds under
     // concurrency.
     crate::lock_tenant(&txn, tenant_id).await?;
-    let existing = Entity::find()
-        .filter(Column::TenantId.eq(tenant_id))
-        .count(&txn)
-        .await?;
+    let existing = count(&txn, tenant_id).await?;
     if let Err(missing) = plan.require(Entitlement::MoreOrgs, existing) {
         return Ok(Err(missing));
     }
