@@ -39,6 +39,7 @@ on_both_backends!(
     duplicates_conflict,
     per_org_policy_needs_scale,
     downgrade_suspends_org_policies_only_with_force,
+    plan_edit_removing_per_org_needs_force,
     policy_warnings,
     effective_policy_explains_itself,
     audit_log_records_writes_without_secrets,

@@ -1,14 +1,19 @@
 //! Plans (installation-wide, managed by the operator).
 
 use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, Set,
 };
 use serde_json::json;
 use twostep_core::Entitlements;
+use twostep_core::policy::suspended_by_plan_change;
+use uuid::Uuid;
 
 use crate::StoreError;
 use crate::audit::{self, Actor, Event};
 use crate::entity::plan::{ActiveModel, Column, Entity, Model};
+use crate::entity::tenant;
+use crate::policies;
 
 /// A plan as read back, entitlements decoded.
 #[derive(Debug, Clone, PartialEq)]
@@ -50,6 +55,20 @@ pub struct PlanPatch {
     pub rank: Option<i32>,
     /// New entitlements (replaced whole).
     pub entitlements: Option<Entitlements>,
+    /// Take `mfa_per_org` away even though organizations have their own policy.
+    pub force: bool,
+}
+
+/// The outcome of [`update`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum PlanUpdated {
+    /// No such plan.
+    NotFound,
+    /// The change would suspend these organizations' policies (tenants on the plan);
+    /// nothing was changed. Repeat with `force`.
+    Conflict(Vec<Uuid>),
+    /// Changed.
+    Updated(Box<Plan>),
 }
 
 /// Every plan, cheapest first.
@@ -105,11 +124,26 @@ pub async fn update(
     actor: &Actor,
     id: &str,
     patch: PlanPatch,
-) -> Result<Option<Plan>, StoreError> {
+) -> Result<PlanUpdated, StoreError> {
     let txn = crate::write_txn(db).await?;
     let Some(model) = Entity::find_by_id(id.to_owned()).one(&txn).await? else {
-        return Ok(None);
+        return Ok(PlanUpdated::NotFound);
     };
+    let current: Plan = model.clone().try_into()?;
+    let mut suspended = Vec::new();
+    if let Some(next) = &patch.entitlements {
+        let tenants = tenant::Entity::find()
+            .filter(tenant::Column::PlanId.eq(id))
+            .all(&txn)
+            .await?;
+        for t in tenants {
+            let own = policies::orgs_with_own_policy(&txn, t.id).await?;
+            suspended.extend(suspended_by_plan_change(&current.entitlements, next, &own));
+        }
+    }
+    if !suspended.is_empty() && !patch.force {
+        return Ok(PlanUpdated::Conflict(suspended));
+    }
     let mut active: ActiveModel = model.into();
     if let Some(name) = patch.name {
         active.name = Set(name);
@@ -124,7 +158,7 @@ pub async fn update(
     let model = active.update(&txn).await?;
     audit::record(&txn, plan_event("plan.updated", actor, &model)).await?;
     txn.commit().await?;
-    model.try_into().map(Some)
+    Ok(PlanUpdated::Updated(Box::new(model.try_into()?)))
 }
 
 fn plan_event<'a>(action: &'static str, actor: &'a Actor, model: &Model) -> Event<'a> {

@@ -550,3 +550,86 @@ pub async fn audit_log_records_writes_without_secrets(s: Server) {
         .collect();
     assert_eq!(types, ["user.updated", "membership.added", "user.created"]);
 }
+
+/// Taking `mfa_per_org` away from a plan is refused while tenants on it have organization
+/// policies, unless forced; forced, the policies are suspended and come back with it.
+pub async fn plan_edit_removing_per_org_needs_force(s: Server) {
+    let op = s.operator.clone();
+    let plan = |per_org: bool| json!({ "entitlements": { "mfa_per_org": per_org, "sms": true, "max_orgs": null } });
+    s.expect(
+        Method::POST,
+        "/admin/v1/plans",
+        &op,
+        Some(json!({ "id": "team", "name": "Team", "rank": 15, "entitlements": { "mfa_per_org": true, "sms": true, "max_orgs": null } })),
+        StatusCode::CREATED,
+    )
+    .await;
+    let t = s.tenant("Acme", "team").await;
+    let org = s.org(&t, "acme").await;
+    let path = format!("/admin/v1/organizations/{org}/mfa-policy");
+    s.expect(
+        Method::PUT,
+        &path,
+        &t.key,
+        Some(json!({ "mode": "required" })),
+        StatusCode::OK,
+    )
+    .await;
+    let problem = s
+        .expect_problem(
+            Method::PATCH,
+            "/admin/v1/plans/team",
+            &op,
+            Some(plan(false)),
+            StatusCode::CONFLICT,
+            "plan_downgrade_conflict",
+        )
+        .await;
+    assert_eq!(problem["organizations"], json!([org]));
+    let unchanged = s
+        .expect(
+            Method::GET,
+            "/admin/v1/plans/team",
+            &op,
+            None,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(
+        unchanged["entitlements"]["mfa_per_org"], true,
+        "nothing changed"
+    );
+    let mut forced = plan(false);
+    forced["force"] = json!(true);
+    s.expect(
+        Method::PATCH,
+        "/admin/v1/plans/team",
+        &op,
+        Some(forced),
+        StatusCode::OK,
+    )
+    .await;
+    let got = s
+        .expect(Method::GET, &path, &t.key, None, StatusCode::OK)
+        .await;
+    assert_eq!(
+        (got["active"].as_bool(), got["suspended"].as_bool()),
+        (Some(false), Some(true))
+    );
+    // Giving it back needs no force and brings the policy back.
+    s.expect(
+        Method::PATCH,
+        "/admin/v1/plans/team",
+        &op,
+        Some(plan(true)),
+        StatusCode::OK,
+    )
+    .await;
+    let got = s
+        .expect(Method::GET, &path, &t.key, None, StatusCode::OK)
+        .await;
+    assert_eq!(
+        (got["active"].as_bool(), got["suspended"].as_bool()),
+        (Some(true), Some(false))
+    );
+}

@@ -4,14 +4,14 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use twostep_core::validate::text;
-use twostep_core::{Checks, Entitlements, PlanSlug};
-use twostep_store::plans::{self, PlanPatch};
+use twostep_core::{Checks, Entitlements, OrgId, PlanSlug};
+use twostep_store::plans::{self, PlanPatch, PlanUpdated};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::OPERATOR_TAG;
 use crate::dto::{List, PlanOut};
-use crate::error::{ApiError, OnConflict};
+use crate::error::{ApiError, OnConflict, Problem};
 use crate::extract::{ApiJson, ApiPath, Operator};
 use crate::state::AppState;
 
@@ -46,6 +46,10 @@ pub struct PlanUpdate {
     pub rank: Option<i32>,
     /// What the plan allows (replaced whole).
     pub entitlements: Option<Entitlements>,
+    /// Take `mfa_per_org` away even though organizations of tenants on the plan have their
+    /// own policy (they are suspended, and come back if the plan gets it again).
+    #[serde(default)]
+    pub force: bool,
 }
 
 /// List plans with their entitlements.
@@ -103,12 +107,14 @@ async fn get_plan(
     Ok(axum::Json(plan.into()))
 }
 
-/// Change a plan's name, rank or entitlements. Taking `mfa_per_org` away suspends the
-/// organization policies of every tenant on the plan.
+/// Change a plan's name, rank or entitlements. Taking `mfa_per_org` away while tenants on
+/// the plan have organization policies is refused with 409 listing them, unless `force`
+/// (then they are suspended).
 #[utoipa::path(patch, path = "/plans/{plan_id}", tag = OPERATOR_TAG, security(("operator_token" = [])),
     params(("plan_id" = String, Path, description = "Plan slug")),
     request_body = PlanUpdate,
-    responses((status = 200, body = PlanOut)))]
+    responses((status = 200, body = PlanOut),
+        (status = 409, description = "Organization policies would be suspended (`plan_downgrade_conflict`)", body = Problem, content_type = "application/problem+json")))]
 async fn update_plan(
     op: Operator,
     State(state): State<AppState>,
@@ -122,9 +128,15 @@ async fn update_plan(
         name,
         rank: body.rank,
         entitlements: body.entitlements,
+        force: body.force,
     };
-    let plan = plans::update(&state.db, &op.actor(), &plan_id, patch)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    Ok(axum::Json(plan.into()))
+    match plans::update(&state.db, &op.actor(), &plan_id, patch).await? {
+        PlanUpdated::NotFound => Err(ApiError::NotFound),
+        PlanUpdated::Conflict(orgs) => Err(ApiError::DowngradeConflict(
+            orgs.into_iter()
+                .map(|o| OrgId::from_uuid(o).to_string())
+                .collect(),
+        )),
+        PlanUpdated::Updated(plan) => Ok(axum::Json((*plan).into())),
+    }
 }
