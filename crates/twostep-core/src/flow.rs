@@ -33,6 +33,40 @@ pub enum FlowState {
     Expired,
 }
 
+impl FlowState {
+    /// Every state.
+    pub const ALL: [Self; 6] = [
+        Self::Completed,
+        Self::EnrollmentOffered,
+        Self::EnrollmentRequired,
+        Self::ChallengeRequired,
+        Self::Locked,
+        Self::Expired,
+    ];
+
+    /// The wire name, as stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Completed => "completed",
+            Self::EnrollmentOffered => "enrollment_offered",
+            Self::EnrollmentRequired => "enrollment_required",
+            Self::ChallengeRequired => "challenge_required",
+            Self::Locked => "locked",
+            Self::Expired => "expired",
+        }
+    }
+
+    /// The state with this wire name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+
+    /// Whether nothing can happen to the flow any more (not even expiry).
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Completed | Self::Locked | Self::Expired)
+    }
+}
+
 /// What can happen to a flow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FlowEvent {
@@ -154,6 +188,16 @@ mod tests {
             start(&policy(EnvMode::Optional, &[]), false, false),
             Ok(FlowState::Completed)
         );
+    }
+
+    #[test]
+    fn wire_names_match_serde_and_round_trip() {
+        for state in FlowState::ALL {
+            assert_eq!(serde_json::to_value(state).unwrap(), state.as_str());
+            assert_eq!(FlowState::from_name(state.as_str()), Some(state));
+            assert_eq!(state.is_final(), next(state, FlowEvent::Expire).is_err());
+        }
+        assert_eq!(FlowState::from_name("done"), None);
     }
 
     #[test]

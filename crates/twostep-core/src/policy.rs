@@ -27,6 +27,14 @@ pub enum FactorType {
 }
 
 impl FactorType {
+    /// Every factor type.
+    pub const ALL: [Self; 3] = [Self::Email, Self::Sms, Self::Totp];
+
+    /// The factor type with this wire name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.as_str() == name)
+    }
+
     /// Email and SMS are restricted authenticators (NIST SP 800-63B rev 4 §3.1.3).
     pub fn is_restricted(self) -> bool {
         matches!(self, Self::Email | Self::Sms)

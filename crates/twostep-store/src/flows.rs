@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use twostep_core::flow::FlowState;
 use uuid::Uuid;
 
 use crate::StoreError;
@@ -27,7 +28,7 @@ pub struct NewFlow {
     /// The effective policy, as JSON.
     pub policy: serde_json::Value,
     /// The first state.
-    pub state: &'static str,
+    pub state: FlowState,
     /// Authentication methods so far.
     pub amr: Vec<String>,
     /// End of the flow's life.
@@ -50,7 +51,7 @@ pub async fn create(
     new: NewFlow,
     now: DateTime<Utc>,
 ) -> Result<Model, StoreError> {
-    let completed = new.state == "completed";
+    let completed = new.state == FlowState::Completed;
     Ok(ActiveModel {
         id: Set(new.id),
         tenant_id: Set(new.tenant_id),
@@ -59,7 +60,7 @@ pub async fn create(
         primary_method: Set(new.primary_method),
         token_digest: Set(new.token_digest),
         policy: Set(new.policy),
-        state: Set(new.state.to_owned()),
+        state: Set(new.state.as_str().to_owned()),
         mfa_verified: Set(false),
         amr: Set(serde_json::json!(new.amr)),
         result_jti: Set(completed.then(Uuid::now_v7)),
@@ -105,13 +106,13 @@ pub async fn transition(
     conn: &impl ConnectionTrait,
     tenant_id: Uuid,
     id: Uuid,
-    from: &[&str],
-    to: &str,
+    from: &[FlowState],
+    to: FlowState,
     completion: Option<Completion>,
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
     let mut update = Entity::update_many()
-        .col_expr(Column::State, Expr::value(to))
+        .col_expr(Column::State, Expr::value(to.as_str()))
         .col_expr(Column::UpdatedAt, Expr::value(now));
     if let Some(done) = completion {
         update = update
@@ -123,7 +124,7 @@ pub async fn transition(
     let moved = update
         .filter(Column::Id.eq(id))
         .filter(Column::TenantId.eq(tenant_id))
-        .filter(Column::State.is_in(from.iter().copied()))
+        .filter(Column::State.is_in(from.iter().map(|s| s.as_str())))
         .filter(Column::ExpiresAt.gt(now))
         .exec(conn)
         .await?
@@ -140,11 +141,18 @@ pub async fn expire(
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     Entity::update_many()
-        .col_expr(Column::State, Expr::value("expired"))
+        .col_expr(Column::State, Expr::value(FlowState::Expired.as_str()))
         .col_expr(Column::UpdatedAt, Expr::value(now))
         .filter(Column::Id.eq(id))
         .filter(Column::TenantId.eq(tenant_id))
-        .filter(Column::State.is_not_in(["completed", "locked", "expired"]))
+        .filter(
+            Column::State.is_not_in(
+                FlowState::ALL
+                    .into_iter()
+                    .filter(|s| s.is_final())
+                    .map(FlowState::as_str),
+            ),
+        )
         .filter(Column::ExpiresAt.lte(now))
         .exec(conn)
         .await?;

@@ -22,12 +22,8 @@ pub const SENDS_PER_USER_HOUR: usize = 5;
 
 /// The type of a stored factor.
 pub fn factor_type(row: &factor::Model) -> Result<FactorType, ApiError> {
-    match row.factor_type.as_str() {
-        "totp" => Ok(FactorType::Totp),
-        "email" => Ok(FactorType::Email),
-        "sms" => Ok(FactorType::Sms),
-        other => Err(ApiError::Internal(anyhow::anyhow!("factor type {other}"))),
-    }
+    FactorType::from_name(&row.factor_type)
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("factor type {}", row.factor_type)))
 }
 
 /// An attempt at a code, taken (and counted as a failure in advance) by [`gate`].

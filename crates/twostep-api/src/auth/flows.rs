@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use super::codes::factor_type;
 use super::outcome::{self, FlowOut};
-use super::{AUTH_TAG, Flow, FlowReader, FlowToken, live_flow, state_name};
+use super::{AUTH_TAG, Flow, FlowReader, FlowToken, live_flow};
 use crate::admin::users::policy_for;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, Tenant};
@@ -121,7 +121,7 @@ async fn start_flow(
             primary_method: primary_name,
             token_digest: token_digest(&token),
             policy: serde_json::to_value(&policy).map_err(|e| ApiError::Internal(e.into()))?,
-            state: state_name(first),
+            state: first,
             expires_at: now + Duration::minutes(FLOW_LIFE_MINUTES),
         },
         now,
@@ -147,7 +147,7 @@ async fn get_flow(
     State(state): State<AppState>,
     ApiPath(flow_id): ApiPath<FlowId>,
 ) -> Result<axum::Json<FlowOut>, ApiError> {
-    let flow = match reader {
+    let mut flow = match reader {
         FlowReader::Token(token) => super::flow_by_token(&state, flow_id, &token).await?,
         FlowReader::Tenant(t) => Flow::from_row(
             flows::get(&state.db, t.id, flow_id.uuid())
@@ -155,16 +155,7 @@ async fn get_flow(
                 .ok_or(ApiError::NotFound)?,
         )?,
     };
-    let mut flow = flow;
-    let now = state.clock.now();
-    let open = !matches!(
-        flow.state,
-        FlowState::Completed | FlowState::Locked | FlowState::Expired
-    );
-    if open && flow.row.expires_at <= now {
-        flows::expire(&state.db, flow.row.tenant_id, flow.row.id, now).await?;
-        flow.state = FlowState::Expired;
-    }
+    flow.expire_if_due(&state).await?;
     Ok(axum::Json(outcome::view(&state, &flow).await?))
 }
 

@@ -82,8 +82,8 @@ pub(crate) struct Flow {
 
 impl Flow {
     fn from_row(row: flow::Model) -> Result<Self, ApiError> {
-        let state = serde_json::from_value(serde_json::Value::String(row.state.clone()))
-            .map_err(|e| ApiError::Internal(anyhow::anyhow!("flow state: {e}")))?;
+        let state = FlowState::from_name(&row.state)
+            .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("flow state {}", row.state)))?;
         let policy = serde_json::from_value(row.policy.clone())
             .map_err(|e| ApiError::Internal(anyhow::anyhow!("flow policy: {e}")))?;
         Ok(Self { row, state, policy })
@@ -92,6 +92,16 @@ impl Flow {
     /// Whether the policy offers `factor` to this user.
     pub fn offers(&self, factor: FactorType) -> bool {
         self.policy.offered_factors.contains(&factor)
+    }
+
+    /// Records the expiry of a flow past its time that had not reached a final state.
+    pub async fn expire_if_due(&mut self, state: &AppState) -> Result<(), ApiError> {
+        let now = state.clock.now();
+        if !self.state.is_final() && self.row.expires_at <= now {
+            flow_store::expire(&state.db, self.row.tenant_id, self.row.id, now).await?;
+            self.state = FlowState::Expired;
+        }
+        Ok(())
     }
 
     /// Refuses unless the flow is in one of `states`.
@@ -104,21 +114,9 @@ impl Flow {
         } else {
             Err(ApiError::FlowState(format!(
                 "{step} is not possible while the flow is {}",
-                state_name(self.state)
+                self.state.as_str()
             )))
         }
-    }
-}
-
-/// The snake_case name of a state, as stored and shown.
-pub(crate) fn state_name(state: FlowState) -> &'static str {
-    match state {
-        FlowState::Completed => "completed",
-        FlowState::EnrollmentOffered => "enrollment_offered",
-        FlowState::EnrollmentRequired => "enrollment_required",
-        FlowState::ChallengeRequired => "challenge_required",
-        FlowState::Locked => "locked",
-        FlowState::Expired => "expired",
     }
 }
 
@@ -141,11 +139,9 @@ pub(crate) async fn live_flow(
     flow_id: FlowId,
     token: &FlowToken,
 ) -> Result<Flow, ApiError> {
-    let flow = flow_by_token(state, flow_id, token).await?;
-    let now = state.clock.now();
-    let final_state = matches!(flow.state, FlowState::Completed | FlowState::Locked);
-    if flow.state == FlowState::Expired || (!final_state && flow.row.expires_at <= now) {
-        flow_store::expire(&state.db, flow.row.tenant_id, flow.row.id, now).await?;
+    let mut flow = flow_by_token(state, flow_id, token).await?;
+    flow.expire_if_due(state).await?;
+    if flow.state == FlowState::Expired {
         return Err(ApiError::FlowExpired);
     }
     Ok(flow)

@@ -12,8 +12,8 @@ use twostep_store::{factors, flows, recovery_codes, user_mfa};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::Flow;
 use super::codes::factor_type;
-use super::{Flow, state_name};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -88,7 +88,7 @@ pub fn result_token(state: &AppState, row: &flow::Model) -> Result<Option<String
     let (Some(jti), Some(done)) = (row.result_jti, row.completed_at) else {
         return Ok(None);
     };
-    if row.state != state_name(FlowState::Completed) {
+    if row.state != FlowState::Completed.as_str() {
         return Ok(None);
     }
     let amr: Vec<String> = serde_json::from_value(row.amr.clone()).unwrap_or_default();
@@ -202,11 +202,11 @@ pub async fn failure(
             flow.row.tenant_id,
             flow.row.id,
             &[
-                "enrollment_offered",
-                "enrollment_required",
-                "challenge_required",
+                FlowState::EnrollmentOffered,
+                FlowState::EnrollmentRequired,
+                FlowState::ChallengeRequired,
             ],
-            state_name(FlowState::Locked),
+            FlowState::Locked,
             None,
             now,
         )
@@ -242,7 +242,6 @@ pub async fn complete(
     second: Option<&str>,
 ) -> Result<flow::Model, ApiError> {
     let now = state.clock.now();
-    let from: Vec<&str> = from.iter().map(|s| state_name(*s)).collect();
     let completion = flows::Completion {
         mfa_verified: second.is_some(),
         amr: amr(flow.row.primary_method.as_deref(), second),
@@ -251,8 +250,8 @@ pub async fn complete(
         txn,
         flow.row.tenant_id,
         flow.row.id,
-        &from,
-        state_name(FlowState::Completed),
+        from,
+        FlowState::Completed,
         Some(completion),
         now,
     )
