@@ -53,8 +53,30 @@ pub async fn gate(state: &AppState, flow: &Flow) -> Result<Attempt, ApiError> {
     })
 }
 
+/// Tries `code` for `factor` in `flow`: takes the attempt (the throttle), checks the
+/// code, gives the attempt back when it was no guess (an expired or replaced code), and
+/// answers a wrong code with what it cost.
+pub async fn try_code(
+    state: &AppState,
+    flow: &Flow,
+    factor: &factor::Model,
+    code: &str,
+) -> Result<(), ApiError> {
+    let attempt = gate(state, flow).await?;
+    match check(state, flow, factor, code).await? {
+        Checked::Accepted => Ok(()),
+        Checked::Expired => {
+            refund(state, flow, attempt).await?;
+            Err(ApiError::CodeExpired)
+        }
+        Checked::Rejected(left) => {
+            Err(super::outcome::failure(state, flow, attempt, Some(factor.id), left).await?)
+        }
+    }
+}
+
 /// Gives back an attempt that was not a guess.
-pub async fn refund(state: &AppState, flow: &Flow, attempt: Attempt) -> Result<(), ApiError> {
+async fn refund(state: &AppState, flow: &Flow, attempt: Attempt) -> Result<(), ApiError> {
     user_mfa::refund_attempt(
         &state.db,
         flow.row.tenant_id,
@@ -65,28 +87,23 @@ pub async fn refund(state: &AppState, flow: &Flow, attempt: Attempt) -> Result<(
     Ok(())
 }
 
-/// A sent code: the challenge and when it expires.
-pub struct Sent {
-    /// The challenge.
-    pub challenge: challenge::Model,
-}
-
 /// Sends a fresh code for `factor` in `flow`: the challenge and its delivery are stored
 /// together unless the resend cooldown, the user's hourly limit or the tenant's caps
 /// forbid it (429); the previous code is void. Then the delivery's job is queued.
-pub async fn send(state: &AppState, flow: &Flow, factor: &factor::Model) -> Result<Sent, ApiError> {
+pub async fn send(
+    state: &AppState,
+    flow: &Flow,
+    factor: &factor::Model,
+) -> Result<challenge::Model, ApiError> {
     let now = state.clock.now();
     let (tenant_id, user_id) = (flow.row.tenant_id, flow.row.user_id);
-    let channel = match factor_type(factor)? {
-        FactorType::Email => "email",
-        FactorType::Sms => "sms",
-        FactorType::Totp => {
-            return Err(ApiError::field(
-                "factor_id",
-                "a totp factor needs no code to be sent",
-            ));
-        }
-    };
+    let kind = factor_type(factor)?;
+    if kind == FactorType::Totp {
+        return Err(ApiError::field(
+            "factor_id",
+            "a totp factor needs no code to be sent",
+        ));
+    }
     let destination = factor
         .destination
         .clone()
@@ -95,7 +112,7 @@ pub async fn send(state: &AppState, flow: &Flow, factor: &factor::Model) -> Resu
         .await?
         .ok_or(ApiError::NotFound)?;
     let caps = tenants::delivery_caps(&tenant);
-    let caps = if channel == "sms" {
+    let caps = if kind == FactorType::Sms {
         caps.sms
     } else {
         caps.email
@@ -108,7 +125,7 @@ pub async fn send(state: &AppState, flow: &Flow, factor: &factor::Model) -> Resu
         &state.secret_box,
         Outgoing {
             tenant_id,
-            channel,
+            channel: kind.as_str(),
             destination,
             code: code.clone(),
             expires_at,
@@ -142,11 +159,11 @@ pub async fn send(state: &AppState, flow: &Flow, factor: &factor::Model) -> Resu
     twostep_queue::push_stored(&state.db, &state.queue, delivery_id)
         .await
         .map_err(|e| ApiError::Internal(e.into()))?;
-    Ok(Sent { challenge })
+    Ok(challenge)
 }
 
 /// What checking a code found.
-pub enum Checked {
+enum Checked {
     /// Right, and now used up.
     Accepted,
     /// Wrong or already used; `Some(n)` guesses left on the challenge.
@@ -157,7 +174,7 @@ pub enum Checked {
 
 /// Checks `code` for `factor` in `flow`. A TOTP step, like an email/SMS code, is taken
 /// by compare-and-set, so of many concurrent right answers one is accepted.
-pub async fn check(
+async fn check(
     state: &AppState,
     flow: &Flow,
     factor: &factor::Model,

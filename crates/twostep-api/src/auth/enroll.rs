@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
-use super::codes::{self, Checked, factor_type};
+use super::codes::{self, factor_type};
 use super::outcome::{self, factor_amr};
 use super::{AUTH_TAG, FlowToken, live_flow};
 use crate::error::ApiError;
@@ -170,9 +170,8 @@ async fn enroll(
                     return Err(err);
                 }
             };
-            out.challenge_id =
-                Some(twostep_core::ChallengeId::from_uuid(sent.challenge.id).to_string());
-            out.expires_at = Some(sent.challenge.expires_at);
+            out.challenge_id = Some(twostep_core::ChallengeId::from_uuid(sent.id).to_string());
+            out.expires_at = Some(sent.expires_at);
         }
     }
     Ok((StatusCode::CREATED, axum::Json(out)))
@@ -239,17 +238,7 @@ async fn verify_enrollment(
         .ok_or(ApiError::NotFound)?;
     flow.expect(&ENROLLING, "verifying an enrollment")?;
     let code = parse_code(&body.code)?;
-    let attempt = codes::gate(&state, &flow).await?;
-    match codes::check(&state, &flow, &factor, code).await? {
-        Checked::Accepted => {}
-        Checked::Expired => {
-            codes::refund(&state, &flow, attempt).await?;
-            return Err(ApiError::CodeExpired);
-        }
-        Checked::Rejected(left) => {
-            return Err(outcome::failure(&state, &flow, attempt, Some(factor.id), left).await?);
-        }
-    }
+    codes::try_code(&state, &flow, &factor, code).await?;
     let kind = factor_type(&factor)?;
     let others_active = factors::for_user(&state.db, tenant_id, user_id)
         .await?

@@ -10,12 +10,11 @@ use twostep_core::secret::{FLOW_TOKEN_PREFIX, new_token, token_digest};
 use twostep_core::signing::Jwks;
 use twostep_core::throttle::BLOCK_AT;
 use twostep_core::{FlowId, OrgId, PrimaryMethod, UserId};
-use twostep_store::{audit, factors, flows, user_mfa, users};
+use twostep_store::{audit, flows, user_mfa, users};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
-use super::codes::factor_type;
 use super::outcome::{self, FlowOut};
 use super::{AUTH_TAG, Flow, FlowReader, FlowToken, live_flow};
 use crate::admin::users::policy_for;
@@ -96,10 +95,9 @@ async fn start_flow(
     });
     let policy = policy_for(&state, &t, &user, body.org_id, primary).await?;
     let now = state.clock.now();
-    let mut active = false;
-    for f in factors::for_user(&state.db, t.id, user.id).await? {
-        active |= f.status == factors::ACTIVE && policy.offered_factors.contains(&factor_type(&f)?);
-    }
+    let active = !super::usable_factors(&state, t.id, user.id, &policy)
+        .await?
+        .is_empty();
     let standing = user_mfa::get(&state.db, t.id, user.id).await?;
     let declined = standing.as_ref().is_some_and(|s| s.declined_at.is_some());
     let blocked = standing.is_some_and(|s| s.failures >= BLOCK_AT as i32);

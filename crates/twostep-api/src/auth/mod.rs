@@ -14,7 +14,8 @@ use twostep_core::flow::FlowState;
 use twostep_core::policy::EffectivePolicy;
 use twostep_core::secret::{API_KEY_PREFIX, FLOW_TOKEN_PREFIX, token_digest};
 use twostep_core::{FactorType, FlowId};
-use twostep_store::entity::flow;
+use twostep_store::entity::{factor, flow};
+use twostep_store::factors;
 use twostep_store::flows as flow_store;
 use utoipa_axum::router::OpenApiRouter;
 
@@ -118,6 +119,23 @@ impl Flow {
             )))
         }
     }
+}
+
+/// The user's active factors whose type `policy` offers, with their types.
+pub(crate) async fn usable_factors(
+    state: &AppState,
+    tenant_id: uuid::Uuid,
+    user_id: uuid::Uuid,
+    policy: &EffectivePolicy,
+) -> Result<Vec<(factor::Model, FactorType)>, ApiError> {
+    let mut usable = Vec::new();
+    for f in factors::for_user(&state.db, tenant_id, user_id).await? {
+        let kind = codes::factor_type(&f)?;
+        if f.status == factors::ACTIVE && policy.offered_factors.contains(&kind) {
+            usable.push((f, kind));
+        }
+    }
+    Ok(usable)
 }
 
 /// The flow named in the path, if `token` is its token (404 otherwise: a token of another

@@ -8,12 +8,11 @@ use twostep_core::throttle::{BLOCK_AT, DELAY_FROM};
 use twostep_core::{FactorId, FactorType, FlowId, OrgId, PrimaryMethod, TenantId, UserId};
 use twostep_store::audit::{self, Actor, Event};
 use twostep_store::entity::flow;
-use twostep_store::{factors, flows, recovery_codes, user_mfa};
+use twostep_store::{flows, recovery_codes, user_mfa};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::Flow;
-use super::codes::factor_type;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -56,17 +55,15 @@ pub struct FlowOut {
 /// Builds the view of `flow`.
 pub async fn view(state: &AppState, flow: &Flow) -> Result<FlowOut, ApiError> {
     let row = &flow.row;
-    let mut shown = Vec::new();
-    for f in factors::for_user(&state.db, row.tenant_id, row.user_id).await? {
-        let kind = factor_type(&f)?;
-        if f.status == factors::ACTIVE && flow.offers(kind) {
-            shown.push(FlowFactor {
-                id: FactorId::from_uuid(f.id).to_string(),
-                factor_type: kind,
-                masked: f.destination.as_deref().map(twostep_delivery::mask),
-            });
-        }
-    }
+    let shown = super::usable_factors(state, row.tenant_id, row.user_id, &flow.policy)
+        .await?
+        .into_iter()
+        .map(|(f, kind)| FlowFactor {
+            id: FactorId::from_uuid(f.id).to_string(),
+            factor_type: kind,
+            masked: f.destination.as_deref().map(twostep_delivery::mask),
+        })
+        .collect();
     let recovery = flow.policy.recovery_codes
         && recovery_codes::remaining(&state.db, row.tenant_id, row.user_id).await? > 0;
     Ok(FlowOut {

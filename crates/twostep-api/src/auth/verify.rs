@@ -11,7 +11,7 @@ use twostep_store::{audit, factors, recovery_codes};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::codes::{self, Checked, factor_type};
+use super::codes::{self, factor_type};
 use super::enroll::{VerifiedOut, new_recovery_set, parse_code};
 use super::outcome::{self, factor_amr};
 use super::{AUTH_TAG, Flow, FlowToken, live_flow};
@@ -85,9 +85,9 @@ async fn challenge(
     Ok((
         StatusCode::CREATED,
         axum::Json(ChallengeOut {
-            challenge_id: ChallengeId::from_uuid(sent.challenge.id).to_string(),
+            challenge_id: ChallengeId::from_uuid(sent.id).to_string(),
             masked: factor.destination.as_deref().map(twostep_delivery::mask),
-            expires_at: sent.challenge.expires_at,
+            expires_at: sent.expires_at,
         }),
     ))
 }
@@ -179,17 +179,7 @@ async fn verify(
         };
         let code = parse_code(code)?;
         let factor = usable_factor(&state, &flow, id).await?;
-        let attempt = codes::gate(&state, &flow).await?;
-        match codes::check(&state, &flow, &factor, code).await? {
-            Checked::Accepted => {}
-            Checked::Expired => {
-                codes::refund(&state, &flow, attempt).await?;
-                return Err(ApiError::CodeExpired);
-            }
-            Checked::Rejected(left) => {
-                return Err(outcome::failure(&state, &flow, attempt, Some(factor.id), left).await?);
-            }
-        }
+        codes::try_code(&state, &flow, &factor, code).await?;
         let kind = factor_type(&factor)?;
         (Some(id), factor_amr(kind), None)
     };
