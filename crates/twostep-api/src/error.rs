@@ -147,6 +147,12 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<twostep_store::DbErr> for ApiError {
+    fn from(err: twostep_store::DbErr) -> Self {
+        StoreError::from(err).into()
+    }
+}
+
 impl From<Vec<FieldError>> for ApiError {
     fn from(errors: Vec<FieldError>) -> Self {
         Self::Validation(errors)

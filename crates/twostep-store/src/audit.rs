@@ -29,6 +29,27 @@ pub struct Event<'a> {
     pub actor: &'a Actor,
 }
 
+impl<'a> Event<'a> {
+    /// An event whose target is one of the tenant's users.
+    pub fn about_user(
+        tenant_id: Uuid,
+        user_id: Uuid,
+        actor: &'a Actor,
+        action: &'static str,
+        details: serde_json::Value,
+    ) -> Self {
+        Self {
+            tenant_id: Some(tenant_id),
+            action,
+            target_type: "user",
+            target_id: twostep_core::UserId::from_uuid(user_id).to_string(),
+            user_id: Some(user_id),
+            details,
+            actor,
+        }
+    }
+}
+
 /// Appends `event`; call inside the transaction of the change it records.
 pub async fn record(conn: &impl ConnectionTrait, event: Event<'_>) -> Result<(), StoreError> {
     ActiveModel {

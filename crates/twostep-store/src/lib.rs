@@ -23,7 +23,7 @@ pub mod users;
 
 pub use error::StoreError;
 pub use page::{Page, PageRequest};
-pub use sea_orm::{DatabaseConnection, DatabaseTransaction};
+pub use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr};
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DbBackend};

@@ -5,7 +5,6 @@ use sea_orm::{
     Set,
 };
 use serde_json::json;
-use twostep_core::UserId;
 use uuid::Uuid;
 
 use crate::audit::{self, Actor, Event};
@@ -142,18 +141,11 @@ pub async fn delete(
 
 // Contact details are personal data: the log says which fields are set, not their values.
 fn user_event<'a>(action: &'static str, actor: &'a Actor, model: &Model) -> Event<'a> {
-    Event {
-        tenant_id: Some(model.tenant_id),
-        action,
-        target_type: "user",
-        target_id: UserId::from_uuid(model.id).to_string(),
-        user_id: Some(model.id),
-        details: json!({
-            "external_id": model.external_id,
-            "has_email": model.email.is_some(),
-            "has_phone": model.phone.is_some(),
-            "primary_method": model.primary_method,
-        }),
-        actor,
-    }
+    let details = json!({
+        "external_id": model.external_id,
+        "has_email": model.email.is_some(),
+        "has_phone": model.phone.is_some(),
+        "primary_method": model.primary_method,
+    });
+    Event::about_user(model.tenant_id, model.id, actor, action, details)
 }

@@ -69,15 +69,7 @@ fn event<'a>(
     action: &'static str,
     details: serde_json::Value,
 ) -> Event<'a> {
-    Event {
-        tenant_id: Some(t.id),
-        action,
-        target_type: "user",
-        target_id: user.to_string(),
-        user_id: Some(user.uuid()),
-        details,
-        actor,
-    }
+    Event::about_user(t.id, user.uuid(), actor, action, details)
 }
 
 /// A user's factors, with the number of unused recovery codes.
@@ -135,9 +127,7 @@ async fn delete_factor(
         event(&t, &actor, user_id, "mfa.factor_removed", details),
     )
     .await?;
-    txn.commit()
-        .await
-        .map_err(twostep_store::StoreError::from)?;
+    txn.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -158,8 +148,6 @@ async fn reset_mfa(
     let actor = t.actor();
     let details = json!({ "factors_removed": removed, "recovery_codes_removed": codes });
     audit::record(&txn, event(&t, &actor, user_id, "mfa.reset", details)).await?;
-    txn.commit()
-        .await
-        .map_err(twostep_store::StoreError::from)?;
+    txn.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -265,9 +265,7 @@ async fn verify_enrollment(
         outcome::event(&flow, &who, "mfa.enrolled", json!({ "factor_id": factor_id, "type": kind.as_str(), "recovery_codes_issued": shown.is_some() })),
     )
     .await?;
-    txn.commit()
-        .await
-        .map_err(twostep_store::StoreError::from)?;
+    txn.commit().await?;
     Ok(axum::Json(VerifiedOut {
         factor_id: Some(factor_id),
         state: FlowState::Completed,

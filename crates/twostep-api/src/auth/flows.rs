@@ -173,9 +173,7 @@ async fn skip(
     user_mfa::decline(&txn, row.tenant_id, row.user_id, state.clock.now()).await?;
     let who = outcome::actor(&flow);
     audit::record(&txn, outcome::event(&flow, &who, "mfa.declined", json!({}))).await?;
-    txn.commit()
-        .await
-        .map_err(twostep_store::StoreError::from)?;
+    txn.commit().await?;
     let flow = Flow::from_row(row)?;
     Ok(axum::Json(outcome::view(&state, &flow).await?))
 }

@@ -155,15 +155,7 @@ pub fn event<'a>(
     action: &'static str,
     details: serde_json::Value,
 ) -> Event<'a> {
-    Event {
-        tenant_id: Some(flow.row.tenant_id),
-        action,
-        target_type: "user",
-        target_id: UserId::from_uuid(flow.row.user_id).to_string(),
-        user_id: Some(flow.row.user_id),
-        details,
-        actor,
-    }
+    Event::about_user(flow.row.tenant_id, flow.row.user_id, actor, action, details)
 }
 
 /// Answers a failed attempt (counted when it was taken): `invalid_code` with the guesses

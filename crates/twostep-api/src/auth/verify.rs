@@ -202,9 +202,7 @@ async fn verify(
         ),
     )
     .await?;
-    txn.commit()
-        .await
-        .map_err(twostep_store::StoreError::from)?;
+    txn.commit().await?;
     Ok(axum::Json(VerifiedOut {
         factor_id: factor_id.map(|f| f.to_string()),
         state: FlowState::Completed,
@@ -246,9 +244,7 @@ async fn regenerate_recovery_codes(
         outcome::event(&flow, &who, "mfa.recovery_codes_regenerated", json!({})),
     )
     .await?;
-    txn.commit()
-        .await
-        .map_err(twostep_store::StoreError::from)?;
+    txn.commit().await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(VerifiedOut {
