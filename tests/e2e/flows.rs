@@ -68,6 +68,14 @@ pub struct TestFlow {
 }
 
 impl TestFlow {
+    /// The id of the first factor the flow offers (`fct_…`).
+    pub fn first_factor(&self) -> String {
+        self.started["factors"][0]["id"]
+            .as_str()
+            .expect("a factor")
+            .to_owned()
+    }
+
     /// `/auth/v1/flows/{id}` + `rest`.
     pub fn path(&self, rest: &str) -> String {
         format!("/auth/v1/flows/{}{rest}", self.id)
@@ -212,6 +220,58 @@ impl Server {
             .await;
         assert_eq!(status, StatusCode::OK, "{verified}");
         (enrolled, verified)
+    }
+}
+
+impl Server {
+    /// Enrolls an email or SMS factor in `flow` (`body` as the enrollments endpoint takes
+    /// it) and reads its code, the `n`th sent to `destination`, from the outbox: the
+    /// verify path (relative to the flow), the code and the enrollment answer.
+    pub async fn begin_code_enrollment(
+        &self,
+        t: &TestTenant,
+        flow: &TestFlow,
+        body: Value,
+        destination: &str,
+        n: usize,
+    ) -> (String, String, Value) {
+        let enrolled = self
+            .expect(
+                Method::POST,
+                &flow.path("/enrollments"),
+                &flow.token,
+                Some(body),
+                StatusCode::CREATED,
+            )
+            .await;
+        let code = self.nth_code(t, destination, n).await;
+        let verify = format!(
+            "/enrollments/{}/verify",
+            enrolled["enrollment_id"].as_str().expect("id")
+        );
+        (verify, code, enrolled)
+    }
+
+    /// [`Self::begin_code_enrollment`], then the code verified; the verification answer.
+    pub async fn enroll_by_code(
+        &self,
+        t: &TestTenant,
+        flow: &TestFlow,
+        body: Value,
+        destination: &str,
+        n: usize,
+    ) -> Value {
+        let (verify, code, _) = self
+            .begin_code_enrollment(t, flow, body, destination, n)
+            .await;
+        self.expect(
+            Method::POST,
+            &flow.path(&verify),
+            &flow.token,
+            Some(json!({ "code": code })),
+            StatusCode::OK,
+        )
+        .await
     }
 }
 

@@ -38,25 +38,12 @@ pub async fn brute_force_is_counted_across_flows_and_resends(s: Server) {
         .await;
     let user = s.user(&t, "victim", "password").await;
     let enroll_flow = s.flow_for(&t, &user).await;
-    let enrolled = s
-        .expect(
-            Method::POST,
-            &enroll_flow.path("/enrollments"),
-            &enroll_flow.token,
-            Some(json!({ "type": "email" })),
-            StatusCode::CREATED,
-        )
-        .await;
-    let code = s.nth_code(&t, "victim@example.com", 1).await;
-    s.expect(
-        Method::POST,
-        &enroll_flow.path(&format!(
-            "/enrollments/{}/verify",
-            enrolled["enrollment_id"].as_str().unwrap()
-        )),
-        &enroll_flow.token,
-        Some(json!({ "code": code })),
-        StatusCode::OK,
+    s.enroll_by_code(
+        &t,
+        &enroll_flow,
+        json!({ "type": "email" }),
+        "victim@example.com",
+        1,
     )
     .await;
     // A new hour (5 codes per user per hour). Five flows; each sends a fresh code (which
@@ -65,10 +52,7 @@ pub async fn brute_force_is_counted_across_flows_and_resends(s: Server) {
     let mut flows = Vec::new();
     for i in 0..5 {
         let flow = s.flow_for(&t, &user).await;
-        let factor = flow.started["factors"][0]["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let factor = flow.first_factor();
         s.expect(
             Method::POST,
             &flow.path("/challenges"),
@@ -134,10 +118,7 @@ pub async fn fifty_racers_get_one_success(s: Server) {
         for _ in 0..50 {
             flows.push(s.flow_for(&t, &user).await);
         }
-        let factor = flows[0].started["factors"][0]["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let factor = flows[0].first_factor();
         let now = s.advance(30.0).await;
         let body = if kind == "totp" {
             json!({ "factor_id": factor, "code": pyotp_at(enrolled["otpauth_uri"].as_str().unwrap(), now) })
@@ -168,29 +149,15 @@ pub async fn fifty_racers_get_one_success(s: Server) {
             "+14155550142"
         };
         let flow = s.flow_for(&t, &user).await;
-        let enrolled = s
-            .expect(
-                Method::POST,
-                &flow.path("/enrollments"),
-                &flow.token,
-                Some(json!({ "type": kind })),
-                StatusCode::CREATED,
-            )
+        let (verify, code, _) = s
+            .begin_code_enrollment(&t, &flow, json!({ "type": kind }), destination, 1)
             .await;
-        let code = s.nth_code(&t, destination, 1).await;
-        let verify = format!(
-            "/enrollments/{}/verify",
-            enrolled["enrollment_id"].as_str().unwrap()
-        );
         let jobs = (0..50)
             .map(|_| (flow.clone(), verify.clone(), json!({ "code": code })))
             .collect();
         assert_eq!(successes(&race(&s, jobs).await), 1, "{kind} enrollment");
         let flow = s.flow_for(&t, &user).await;
-        let factor = flow.started["factors"][0]["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let factor = flow.first_factor();
         s.advance(31.0).await;
         s.expect(
             Method::POST,
@@ -338,10 +305,7 @@ pub async fn parallel_guesses_cannot_outrun_the_throttle(s: Server) {
     for _ in 0..40 {
         flows.push(s.flow_for(&t, &user).await);
     }
-    let factor = flows[0].started["factors"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let factor = flows[0].first_factor();
     let now = s.advance(30.0).await;
     let good = pyotp_at(enrolled["otpauth_uri"].as_str().unwrap(), now);
     let mut checked = 0;
@@ -432,33 +396,16 @@ pub async fn parallel_sends_stop_at_the_cap(s: Server) {
         .await;
     let user = s.user(&t, "resender", "password").await;
     let flow = s.flow_for(&t, &user).await;
-    let enrolled = s
-        .expect(
-            Method::POST,
-            &flow.path("/enrollments"),
-            &flow.token,
-            Some(json!({ "type": "email" })),
-            StatusCode::CREATED,
-        )
-        .await;
-    let code = s.nth_code(&t, "resender@example.com", 1).await;
-    let verify = format!(
-        "/enrollments/{}/verify",
-        enrolled["enrollment_id"].as_str().unwrap()
-    );
-    s.expect(
-        Method::POST,
-        &flow.path(&verify),
-        &flow.token,
-        Some(json!({ "code": code })),
-        StatusCode::OK,
+    s.enroll_by_code(
+        &t,
+        &flow,
+        json!({ "type": "email" }),
+        "resender@example.com",
+        1,
     )
     .await;
     let flow = s.flow_for(&t, &user).await;
-    let factor = flow.started["factors"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let factor = flow.first_factor();
     s.advance(31.0).await;
     let jobs = (0..10)
         .map(|_| {

@@ -145,10 +145,7 @@ pub async fn totp_enrollment_and_sign_in(s: Server) {
     // Sign-in: challenge_required; the step used at enrollment is spent.
     let again = s.flow_for(&t, &user).await;
     assert_eq!(again.started["state"], "challenge_required");
-    let factor_id = again.started["factors"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let factor_id = again.first_factor();
     assert_eq!(again.started["factors"][0]["type"], "totp");
     let (status, problem) = s
         .step(
@@ -291,21 +288,10 @@ pub async fn email_and_sms_enrollment_and_sign_in(s: Server) {
     .await;
     let user = s.user_with(&t, json!({ "external_id": "bob", "email": "bob@example.com", "primary_method": "password" })).await;
     let flow = s.flow_for(&t, &user).await;
-    let (status, enrolled) = s
-        .step(
-            &flow,
-            Method::POST,
-            "/enrollments",
-            Some(json!({ "type": "email" })),
-        )
+    let (verify, code, enrolled) = s
+        .begin_code_enrollment(&t, &flow, json!({ "type": "email" }), "bob@example.com", 1)
         .await;
-    assert_eq!(status, StatusCode::CREATED, "{enrolled}");
     assert_eq!(enrolled["masked"], "b***@example.com");
-    let code = s.nth_code(&t, "bob@example.com", 1).await;
-    let verify = format!(
-        "/enrollments/{}/verify",
-        enrolled["enrollment_id"].as_str().unwrap()
-    );
     let (status, done) = s
         .step(&flow, Method::POST, &verify, Some(json!({ "code": code })))
         .await;
@@ -315,10 +301,7 @@ pub async fn email_and_sms_enrollment_and_sign_in(s: Server) {
     // Sign-in by email: a resend within 30 s is refused, a later one voids the first code.
     let flow = s.flow_for(&t, &user).await;
     assert_eq!(flow.started["state"], "challenge_required");
-    let factor = flow.started["factors"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let factor = flow.first_factor();
     s.advance(31.0).await;
     let (status, sent) = s
         .step(
@@ -386,30 +369,16 @@ pub async fn email_and_sms_enrollment_and_sign_in(s: Server) {
         )
         .await;
     let flow = s.flow_for(&t, &carol).await;
-    let (status, enrolled) = s
-        .step(
-            &flow,
-            Method::POST,
-            "/enrollments",
-            Some(json!({ "type": "sms" })),
-        )
+    let (verify, code, enrolled) = s
+        .begin_code_enrollment(&t, &flow, json!({ "type": "sms" }), "+14155550123", 1)
         .await;
-    assert_eq!(status, StatusCode::CREATED, "{enrolled}");
     assert!(enrolled["masked"].as_str().unwrap().ends_with("0123"));
-    let code = s.nth_code(&t, "+14155550123", 1).await;
-    let verify = format!(
-        "/enrollments/{}/verify",
-        enrolled["enrollment_id"].as_str().unwrap()
-    );
     let (status, done) = s
         .step(&flow, Method::POST, &verify, Some(json!({ "code": code })))
         .await;
     assert_eq!(status, StatusCode::OK, "{done}");
     let flow = s.flow_for(&t, &carol).await;
-    let factor = flow.started["factors"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let factor = flow.first_factor();
     assert_eq!(flow.started["factors"][0]["type"], "sms");
     s.advance(31.0).await;
     s.step(

@@ -49,10 +49,7 @@ pub async fn concurrent_verifies_accept_one(s: Server) {
     for _ in 0..20 {
         flows.push(s.flow_for(&t, &user).await);
     }
-    let factor = flows[0].started["factors"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let factor = flows[0].first_factor();
     let code = pyotp_at(&uri, s.advance(30.0).await);
     let statuses = race(
         &s,
@@ -76,20 +73,15 @@ pub async fn concurrent_verifies_accept_one(s: Server) {
     // An email code raced 20 times in its flow.
     let mail = s.user(&t, "mailer", "password").await;
     let flow = s.flow_for(&t, &mail).await;
-    let enrolled = s
-        .expect(
-            Method::POST,
-            &flow.path("/enrollments"),
-            &flow.token,
-            Some(json!({ "type": "email" })),
-            StatusCode::CREATED,
+    let (verify, code, _) = s
+        .begin_code_enrollment(
+            &t,
+            &flow,
+            json!({ "type": "email" }),
+            "mailer@example.com",
+            1,
         )
         .await;
-    let code = s.nth_code(&t, "mailer@example.com", 1).await;
-    let verify = format!(
-        "/enrollments/{}/verify",
-        enrolled["enrollment_id"].as_str().unwrap()
-    );
     let statuses = race(
         &s,
         &vec![flow.clone(); 20],
@@ -99,10 +91,7 @@ pub async fn concurrent_verifies_accept_one(s: Server) {
     .await;
     assert_eq!(successes(&statuses), 1, "email enrollment: {statuses:?}");
     let flow = s.flow_for(&t, &mail).await;
-    let factor = flow.started["factors"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let factor = flow.first_factor();
     s.advance(31.0).await;
     s.expect(
         Method::POST,
@@ -129,10 +118,7 @@ pub async fn failures_throttle_until_time_or_reset(s: Server) {
         .await;
     let (user, uri, _) = totp_user(&s, &t, "target").await;
     let flow = s.flow_for(&t, &user).await;
-    let factor = flow.started["factors"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let factor = flow.first_factor();
     let now = s.advance(30.0).await;
     let good = pyotp_at(&uri, now);
     let bad = format!(
@@ -312,22 +298,11 @@ pub async fn codes_and_flows_expire(s: Server) {
         .await;
     let user = s.user(&t, "jo", "password").await;
     let flow = s.flow_for(&t, &user).await;
-    let enrolled = s
-        .expect(
-            Method::POST,
-            &flow.path("/enrollments"),
-            &flow.token,
-            Some(json!({ "type": "email" })),
-            StatusCode::CREATED,
-        )
+    let (verify, code, _) = s
+        .begin_code_enrollment(&t, &flow, json!({ "type": "email" }), "jo@example.com", 1)
         .await;
-    let code = s.nth_code(&t, "jo@example.com", 1).await;
     // 9:59 after sending: still good.
     s.advance(599.0).await;
-    let verify = format!(
-        "/enrollments/{}/verify",
-        enrolled["enrollment_id"].as_str().unwrap()
-    );
     s.expect(
         Method::POST,
         &flow.path(&verify),
@@ -338,10 +313,7 @@ pub async fn codes_and_flows_expire(s: Server) {
     .await;
     // 10:00 after sending: expired.
     let flow = s.flow_for(&t, &user).await;
-    let factor = flow.started["factors"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let factor = flow.first_factor();
     s.expect(
         Method::POST,
         &flow.path("/challenges"),

@@ -192,10 +192,7 @@ pub async fn independent_verifiers_agree(s: Server) {
     s.advance(3600.0).await;
     let now = s.advance(30.0).await;
     let again = s.flow_for(&t, &user).await;
-    let factor = again.started["factors"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let factor = again.first_factor();
     let uri = enrolled["otpauth_uri"].as_str().unwrap().to_owned();
     let done = s
         .expect(
