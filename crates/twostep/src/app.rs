@@ -188,10 +188,18 @@ async fn senders(
     Ok((email, sms))
 }
 
-async fn worker(config: &Config, db: &DatabaseConnection) -> anyhow::Result<Arc<Worker>> {
-    let queue = Queue::setup(db)
+async fn queue(db: &DatabaseConnection) -> anyhow::Result<Queue> {
+    Queue::setup(db)
         .await
-        .context("cannot set up the job queue")?;
+        .context("cannot set up the job queue")
+}
+
+async fn worker(
+    config: &Config,
+    db: &DatabaseConnection,
+    queue: Queue,
+    secret_box: SecretBox,
+) -> anyhow::Result<Arc<Worker>> {
     let (email, sms) = senders(config, db).await?;
     let policy = RetryPolicy {
         max_attempts: config.delivery_max_attempts.max(1),
@@ -202,7 +210,7 @@ async fn worker(config: &Config, db: &DatabaseConnection) -> anyhow::Result<Arc<
     Ok(Arc::new(Worker {
         db: db.clone(),
         queue,
-        secret_box: secret_box(config)?,
+        secret_box,
         email,
         sms,
         policy,
@@ -255,9 +263,8 @@ pub async fn serve(
     init_logging(&config);
     let db = open(&config, migrate || config.is_sqlite()).await?;
     let operator_token_digest: Arc<[u8]> = operator_digest(&db, &config).await?.into();
-    let queue = Queue::setup(&db)
-        .await
-        .context("cannot set up the job queue")?;
+    let queue = queue(&db).await?;
+    let secret_box = secret_box(&config)?;
     let test_clock = config.test_clock.then(|| {
         tracing::warn!("TWOSTEP_TEST_CLOCK is on: time stands still and POST /testing/clock moves it (tests only)");
         TestClock::at(SystemClock.now())
@@ -269,8 +276,8 @@ pub async fn serve(
     let state = AppState {
         db: db.clone(),
         operator_token_digest,
-        queue,
-        secret_box: Arc::new(secret_box(&config)?),
+        queue: queue.clone(),
+        secret_box: Arc::new(secret_box.clone()),
         signer: Arc::new(signer(&config)?),
         issuer: config.issuer.clone(),
         clock,
@@ -278,7 +285,7 @@ pub async fn serve(
     };
     let stop = shutdown_channel();
     let worker_task = if in_process_worker {
-        let worker = worker(&config, &db).await?;
+        let worker = worker(&config, &db, queue, secret_box).await?;
         let (sweep, orphan) = sweep_timing(&config);
         let task = run_worker(
             worker,
@@ -312,7 +319,7 @@ pub async fn serve(
 pub async fn work(config: Config, concurrency: Option<usize>) -> anyhow::Result<()> {
     init_logging(&config);
     let db = open(&config, config.is_sqlite()).await?;
-    let worker = worker(&config, &db).await?;
+    let worker = worker(&config, &db, queue(&db).await?, secret_box(&config)?).await?;
     let concurrency = concurrency.unwrap_or(config.worker_concurrency);
     let (sweep, orphan) = sweep_timing(&config);
     run_worker(
